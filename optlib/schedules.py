@@ -1,0 +1,102 @@
+"""Learning-rate schedules: callables t -> eta_t, with t = 0, 1, 2, ... the step count.
+
+Pass one as ``lr`` to any transform: ``ol.sgd(ol.schedules.cosine(0.1, 1000))``.
+Each schedule works on an integer t or an array of them, so a whole curve is
+one call: ``schedule(np.arange(1000))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["constant", "linear_decay", "exponential", "step", "cosine", "warmup"]
+
+
+def _positive(name, value):
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _count(name, value):
+    if int(value) != value or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _steps(t):
+    return np.asarray(t, dtype=float)
+
+
+def _scalar_if_scalar(t, value):
+    return float(value) if np.ndim(t) == 0 else value
+
+
+def constant(lr):
+    """eta_t = eta."""
+    lr = _positive("lr", lr)
+    return lambda t: _scalar_if_scalar(t, np.full(np.shape(t), lr))
+
+
+def linear_decay(lr0, lr_tau, tau):
+    """The linear rule of the course slides (Goodfellow, Bengio and Courville 2016, sec. 8.3.1).
+
+        eta_t = (1 - t/tau) eta_0 + (t/tau) eta_tau   for t <= tau,
+        eta_t = eta_tau                               after.
+
+    A common choice is eta_tau = eta_0 / 100.
+    """
+    lr0, lr_tau, tau = _positive("lr0", lr0), _positive("lr_tau", lr_tau), _count("tau", tau)
+
+    def schedule(t):
+        alpha = np.minimum(_steps(t) / tau, 1.0)
+        return _scalar_if_scalar(t, (1 - alpha) * lr0 + alpha * lr_tau)
+
+    return schedule
+
+
+def exponential(lr0, gamma):
+    """eta_t = eta_0 gamma^t, with 0 < gamma <= 1."""
+    lr0 = _positive("lr0", lr0)
+    if not 0 < gamma <= 1:
+        raise ValueError(f"gamma must lie in (0, 1], got {gamma!r}")
+    return lambda t: _scalar_if_scalar(t, lr0 * gamma ** _steps(t))
+
+
+def step(lr0, every, factor=0.1):
+    """eta_t = eta_0 factor^floor(t / every): drop by ``factor`` every ``every`` steps."""
+    lr0, every = _positive("lr0", lr0), _count("every", every)
+    if not 0 < factor <= 1:
+        raise ValueError(f"factor must lie in (0, 1], got {factor!r}")
+    return lambda t: _scalar_if_scalar(t, lr0 * factor ** np.floor(_steps(t) / every))
+
+
+def cosine(lr0, total, lr_min=0.0):
+    """Cosine annealing (Loshchilov and Hutter 2017), without restarts.
+
+        eta_t = eta_min + (eta_0 - eta_min) (1 + cos(pi min(t, T) / T)) / 2
+    """
+    lr0, lr_min, total = _positive("lr0", lr0), _positive("lr_min", lr_min), _count("total", total)
+
+    def schedule(t):
+        progress = np.minimum(_steps(t), total) / total
+        return _scalar_if_scalar(t, lr_min + (lr0 - lr_min) * 0.5 * (1 + np.cos(np.pi * progress)))
+
+    return schedule
+
+
+def warmup(schedule, steps):
+    """Linear warm-up: eta_t = schedule(t) (t + 1) / steps for t < steps, then schedule(t).
+
+    Large steps at the start, when Adam's second-moment estimate rests on few
+    samples, are what warm-up avoids (Goyal et al. 2017).
+    """
+    if not callable(schedule):
+        schedule = constant(schedule)
+    steps = _count("steps", steps)
+
+    def warmed(t):
+        factor = np.minimum((_steps(t) + 1) / steps, 1.0)
+        return _scalar_if_scalar(t, factor * np.asarray(schedule(t)))
+
+    return warmed
