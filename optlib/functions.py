@@ -31,6 +31,7 @@ __all__ = [
     "six_hump_camel",
     "rastrigin",
     "check_grad",
+    "inner",
 ]
 
 
@@ -84,6 +85,11 @@ class Objective:
         return np.einsum("...ij,...j->...i", self._hess(x), v)
 
 
+def inner(u, v):
+    """u'v over the last axis, batched over the leading ones: shape ``u.shape[:-1]``."""
+    return (u * v) @ np.ones(u.shape[-1])
+
+
 def _components(x):
     return x[..., 0], x[..., 1]
 
@@ -122,7 +128,7 @@ def quadratic(A, b=None, name="quadratic"):
     return Objective(
         name=name,
         dim=dim,
-        _value=lambda x: 0.5 * np.einsum("...i,ij,...j->...", x, A, x) - x @ b,
+        _value=lambda x: 0.5 * inner(x @ A, x) - x @ b,
         _grad=lambda x: x @ A - b,
         _hess=lambda x: np.broadcast_to(A, x.shape + (dim,)).copy(),
         _hvp=lambda x, v: v @ A,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from .functions import FiniteSum, Objective
+from .functions import FiniteSum, Objective, inner
 from .optimizers import Transform, sgd
 
 __all__ = ["minimize", "Result", "History", "register_method", "METHODS", "DIVERGENCE_FACTOR"]
@@ -133,15 +133,16 @@ def run_transform(f, x0, tx, *, steps, tol, callback=None, progress=False, batch
     state = tx.init(x)
     with np.errstate(all="ignore"):
         fx, g = f.value(x), gradient(x)
+        g_norm = _norm(g)
     bound = DIVERGENCE_FACTOR * (1 + np.abs(fx))
     active = np.ones(fx.shape, dtype=bool)
     status = np.full(fx.shape, "max_steps", dtype=object)
     evaluations = np.ones(fx.shape, dtype=int)
     nit = np.zeros(fx.shape, dtype=int)
-    _stop(status, active, _is_bad(x, fx, g, bound), "diverged")
+    _stop(status, active, _is_bad(x, fx, g_norm, bound), "diverged")
     if batch_size is None:
-        _stop(status, active, _norm(g) < tol, "converged")
-    record = _Recorder(x, fx, g)
+        _stop(status, active, g_norm < tol, "converged")
+    record = _Recorder(steps, tx.lr, x, fx, g_norm)
     for t in tqdm(range(steps), disable=not progress, desc=name or "minimize"):
         if not active.any():
             break
@@ -149,18 +150,22 @@ def run_transform(f, x0, tx, *, steps, tol, callback=None, progress=False, batch
         with np.errstate(all="ignore"):
             x_new = x + step
             f_new, g_new = f.value(x_new), gradient(x_new)
+            g_new_norm = _norm(g_new)
         evaluations += active
-        bad = _is_bad(x_new, f_new, g_new, bound)
+        bad = _is_bad(x_new, f_new, g_new_norm, bound)
         moves = active & ~bad
-        x = np.where(moves[..., None], x_new, x)
-        fx = np.where(moves, f_new, fx)
-        g = np.where(moves[..., None], g_new, g)
+        if not moves.all():
+            x_new = np.where(moves[..., None], x_new, x)
+            f_new = np.where(moves, f_new, fx)
+            g_new = np.where(moves[..., None], g_new, g)
+            g_new_norm = np.where(moves, g_new_norm, g_norm)
+        x, fx, g, g_norm = x_new, f_new, g_new, g_new_norm
         nit += moves
         _stop(status, active, bad, "diverged")
         if batch_size is None:
-            _stop(status, active, _norm(g) < tol, "converged")
+            _stop(status, active, g_norm < tol, "converged")
         if moves.any():
-            record(x, fx, g, _lr_at(tx.lr, t))
+            record(x, fx, g_norm)
         if callback is not None:
             callback(t, x, fx)
     return Result(
@@ -193,13 +198,10 @@ def minibatches(n_samples, batch_size, seed=0):
         yield from (order[i:i + batch_size] for i in range(0, n_samples, batch_size))
 
 
-def _is_bad(x, fx, g, bound):
-    return (
-        ~np.isfinite(fx)
-        | ~np.all(np.isfinite(x), axis=-1)
-        | ~np.all(np.isfinite(g), axis=-1)
-        | (np.abs(fx) > bound)
-    )
+def _is_bad(x, fx, g_norm, bound):
+    """Not finite anywhere (x, f or the gradient), or |f| past the divergence bound."""
+    x_finite = np.isfinite(inner(x, x))
+    return ~(np.isfinite(fx) & np.isfinite(g_norm) & x_finite) | (np.abs(fx) > bound)
 
 
 def _stop(status, active, mask, reason):
@@ -209,13 +211,7 @@ def _stop(status, active, mask, reason):
 
 
 def _norm(g):
-    return np.sqrt(np.sum(g * g, axis=-1))
-
-
-def _lr_at(lr, t):
-    if lr is None:
-        return np.nan
-    return np.asarray(lr(t) if callable(lr) else lr, dtype=float)
+    return np.sqrt(inner(g, g))
 
 
 def _item(a):
@@ -224,15 +220,30 @@ def _item(a):
 
 
 class _Recorder:
-    def __init__(self, x, fx, g):
-        self.x, self.f, self.grad_norm, self.lr = [x], [fx], [_norm(g)], []
+    """Fills preallocated history arrays, one row per step taken."""
 
-    def __call__(self, x, fx, g, lr):
-        self.x.append(x)
-        self.f.append(fx)
-        self.grad_norm.append(_norm(g))
-        self.lr.append(lr)
+    def __init__(self, steps, lr, x, fx, g_norm):
+        self.x = np.empty((steps + 1,) + x.shape)
+        self.f = np.empty((steps + 1,) + fx.shape)
+        self.grad_norm = np.empty((steps + 1,) + fx.shape)
+        self.lr, self.rows = lr, 0
+        self(x, fx, g_norm)
+
+    def __call__(self, x, fx, g_norm):
+        self.x[self.rows], self.f[self.rows], self.grad_norm[self.rows] = x, fx, g_norm
+        self.rows += 1
 
     def history(self):
-        lr = np.stack(self.lr) if self.lr else np.zeros(0)
-        return History(np.stack(self.x), np.stack(self.f), np.stack(self.grad_norm), lr)
+        rows = self.rows
+        return History(self.x[:rows], self.f[:rows], self.grad_norm[:rows],
+                       _lr_history(self.lr, rows - 1))
+
+
+def _lr_history(lr, steps):
+    """The learning rate of each step: a schedule evaluated at t = 0..steps-1, or a constant."""
+    if lr is None:
+        return np.full(steps, np.nan)
+    if callable(lr):
+        return np.array([lr(t) for t in range(steps)], dtype=float)
+    lr = np.asarray(lr, dtype=float)
+    return np.broadcast_to(lr, (steps,) + lr.shape)
