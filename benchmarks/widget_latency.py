@@ -1,0 +1,92 @@
+"""Latency of the live explorers: one control change = recompute + redraw + PNG for the widget.
+
+Each explorer takes at least 30 changes, its controls in turn, each to a fresh
+value drawn (seeded) from the control's range, as a reader dragging sliders
+and picking from dropdowns would (the race keeps all four racers on). Prints one line per explorer,
+
+    NAME: median X ms, p90 Y ms
+
+then the same numbers against the 50 ms budget, with the time of one full
+figure draw (the cost that blitting avoids) as the reference.
+
+    MPLBACKEND=Agg .venv/bin/python benchmarks/widget_latency.py
+"""
+
+import itertools
+import time
+
+import ipywidgets
+import numpy as np
+
+from optlib import widgets
+
+BUDGET_MS = 50.0
+CHANGES = 36
+
+
+def fresh_value(control, rng):
+    """A value for ``control`` different from its current one."""
+    if isinstance(control, ipywidgets.SelectMultiple):
+        options = list(control.options)
+        size = int(rng.integers(1, len(options) + 1))
+        return tuple(sorted(rng.choice(options, size, replace=False), key=options.index))
+    if isinstance(control, ipywidgets.Dropdown):
+        values = [value for _, value in control._options_full]
+        return values[int(rng.integers(len(values)))]
+    if isinstance(control, ipywidgets.FloatLogSlider):
+        return control.base ** rng.uniform(control.min, control.max)
+    return rng.uniform(control.min, control.max)
+
+
+def latencies(explorer, names, changes=CHANGES, seed=0):
+    """Milliseconds per control change, the named controls taken in turn."""
+    rng = np.random.default_rng(seed)
+    times = []
+    for name in itertools.islice(itertools.cycle(names), changes * 4):
+        control = explorer.controls[name]
+        value = fresh_value(control, rng)
+        if value == control.value:
+            continue
+        start = time.perf_counter()
+        control.value = value
+        times.append(1e3 * (time.perf_counter() - start))
+        if len(times) == changes:
+            break
+    return np.array(times)
+
+
+def full_draw_ms(explorer, repeats=10):
+    """One complete draw of the explorer's figure, the reference blitting is measured against."""
+    canvas = explorer.fig.canvas
+    start = time.perf_counter()
+    for _ in range(repeats):
+        canvas.draw()
+    explorer.update()
+    return 1e3 * (time.perf_counter() - start) / repeats
+
+
+def main():
+    explorers = {
+        "optimizer race (4 optimizers x 200 steps)": widgets.OptimizerRace(steps=200),
+        "quadratic explorer (200 steps)": widgets.QuadraticExplorer(steps=200),
+        "Taylor explorer": widgets.TaylorExplorer(),
+        "Hessian explorer": widgets.HessianExplorer(),
+        "schedule explorer (200 steps)": widgets.ScheduleExplorer(steps=200),
+    }
+    rows = []
+    for name, explorer in explorers.items():
+        # the race keeps all four racers running, so every change costs 4 x 200 steps
+        times = latencies(explorer, [c for c in explorer.controls if c != "racers"])
+        median, p90 = np.median(times), np.percentile(times, 90)
+        print(f"{name}: median {median:.1f} ms, p90 {p90:.1f} ms")
+        rows.append((name, len(times), median, p90, full_draw_ms(explorer)))
+    print()
+    print(f"{'explorer':<44} {'changes':>7} {'median':>8} {'p90':>8} {'full draw':>10}"
+          f" {'median/budget':>14}")
+    for name, count, median, p90, full in rows:
+        print(f"{name:<44} {count:>7} {median:>6.1f}ms {p90:>6.1f}ms {full:>8.1f}ms"
+              f" {median / BUDGET_MS:>14.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,436 @@
+"""optlib.widgets: every control of every explorer moves the figure the way it should, the
+book build gets snapshots instead of dead controls, and kernel-free figures are whole."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import base64  # noqa: E402
+import io  # noqa: E402
+import re  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import optlib as ol  # noqa: E402
+from optlib import plotting, widgets  # noqa: E402
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def data(artist):
+    return np.column_stack(artist.get_data()).astype(float)
+
+
+def changes(artist, control, value):
+    """Set ``control`` and return the artist's data before and after."""
+    before = data(artist)
+    control.value = value
+    return before, data(artist)
+
+
+def differs(before, after):
+    return before.shape != after.shape or not np.allclose(before, after, equal_nan=True)
+
+
+# ---------------------------------------------------------------- the optimizer race
+
+
+@pytest.fixture
+def race():
+    return widgets.OptimizerRace(steps=60)
+
+
+def test_race_runs_every_racer_from_the_start(race):
+    assert set(race.controls) == {"function", "x", "y", "racers", "lr_gd", "lr_momentum",
+                                  "lr_rmsprop", "lr_adam"}
+    for name, line in race.paths.items():
+        np.testing.assert_allclose(data(line)[0], [-1.2, 1.0])
+        losses = data(race.losses[name])
+        f = ol.functions.rosenbrock()
+        np.testing.assert_allclose(losses[:, 1], f.value(data(line)) - f.f_star)
+
+
+@pytest.mark.parametrize("racer", ["GD", "Momentum", "RMSprop", "Adam"])
+def test_race_learning_rate_moves_only_its_racer(race, racer):
+    others = {name: data(line) for name, line in race.paths.items() if name != racer}
+    control = race.controls[f"lr_{racer.lower()}"]
+    before, after = changes(race.paths[racer], control, control.value / 2)
+    assert differs(before, after)
+    for name, path in others.items():
+        np.testing.assert_array_equal(data(race.paths[name]), path)
+    tx = widgets.RACERS[racer][0](control.value)
+    expected = ol.minimize(ol.functions.rosenbrock(), [-1.2, 1.0], tx, steps=60)
+    np.testing.assert_allclose(after, expected.history.x, rtol=1e-12)
+
+
+def test_race_start_sliders_move_every_path(race):
+    race.controls["x"].value = 0.5
+    race.controls["y"].value = 2.0
+    np.testing.assert_allclose(data(race.panel.start), [[0.5, 2.0]])
+    for line in race.paths.values():
+        np.testing.assert_allclose(data(line)[0], [0.5, 2.0])
+
+
+def test_race_drops_deselected_racers(race):
+    race.controls["racers"].value = ("GD", "Adam")
+    assert len(data(race.paths["Momentum"])) == 0 and len(data(race.losses["RMSprop"])) == 0
+    assert len(data(race.paths["GD"])) == 61 and len(data(race.paths["Adam"])) > 1
+
+
+def test_race_function_dropdown_changes_contours_start_and_paths(race):
+    old_contours = race.panel.contours
+    race.controls["function"].value = "himmelblau"
+    f = ol.functions.himmelblau()
+    assert race.panel.contours is not old_contours and race.panel.f.name == "himmelblau"
+    assert race.axes[0].get_xlim() == pytest.approx(f.domain[0])
+    assert (race.controls["x"].min, race.controls["x"].max) == f.domain[0]
+    start = widgets.FUNCTIONS["himmelblau"][1]
+    for line in race.paths.values():
+        np.testing.assert_allclose(data(line)[0], start)
+    np.testing.assert_allclose(data(race.panel.minima), f.minima)
+
+
+def test_race_names_a_diverged_racer_and_never_plots_infinity(race):
+    race.controls["lr_gd"].value = 1.0
+    assert race.status.get_text() == "diverged: GD"
+    assert np.isfinite(data(race.paths["GD"])).all()
+    assert np.isfinite(data(race.losses["GD"])).all()
+    race.controls["lr_gd"].value = 1e-3
+    assert race.status.get_text() == ""
+
+
+def test_race_rejects_unknown_functions():
+    with pytest.raises(ValueError, match="function"):
+        widgets.OptimizerRace(function="nonexistent")
+    with pytest.raises(ValueError, match="f\\*"):
+        widgets.OptimizerRace(function="saddle", functions_offered=("saddle",))
+
+
+# ---------------------------------------------------------------- the quadratic explorer
+
+
+@pytest.fixture
+def quadratic():
+    return widgets.QuadraticExplorer(steps=80)
+
+
+def test_quadratic_errors_decay_at_the_closed_form_rate(quadratic):
+    quadratic.controls["lr"].value = 1.5
+    lr = 1.5 / quadratic.controls["kappa"].value
+    t, error_min = quadratic.errors[0].get_data()
+    rate = abs(1 - lr * 1.0)  # mu = 0: e_t = (1 - eta lambda)^t e_0 exactly
+    np.testing.assert_allclose(error_min, error_min[0] * rate**t, rtol=1e-8)
+    np.testing.assert_allclose(quadratic.envelopes[0].get_ydata()[: len(t)], error_min,
+                               rtol=1e-8)
+
+
+def test_quadratic_kappa_changes_the_problem(quadratic):
+    old = quadratic.panel.contours
+    before, after = changes(quadratic.path, quadratic.controls["kappa"], 50.0)
+    assert differs(before, after)
+    assert quadratic.eigenvalues.max() == pytest.approx(50.0)
+    assert quadratic.panel.contours is not old
+
+
+def test_quadratic_lr_and_momentum_change_path_and_rate(quadratic):
+    for name, value in [("lr", 0.7), ("momentum", 0.6)]:
+        title = quadratic.title.get_text()
+        before, after = changes(quadratic.path, quadratic.controls[name], value)
+        assert differs(before, after) and quadratic.title.get_text() != title
+    lr = 0.7 / quadratic.eigenvalues.max()
+    expected = plotting.heavy_ball_rate(quadratic.eigenvalues, lr, 0.6).max()
+    assert f"{expected:.3f}" in quadratic.title.get_text()
+    path = ol.minimize(quadratic.f, quadratic.x0, ol.sgd(lr, momentum=0.6), steps=80, tol=1e-12)
+    np.testing.assert_allclose(data(quadratic.path), path.history.x)
+
+
+def test_quadratic_momentum_errors_follow_the_rate(quadratic):
+    quadratic.controls["momentum"].value = 0.81  # complex roots for both: rate sqrt(mu) = 0.9
+    quadratic.controls["lr"].value = 0.5
+    t, error = quadratic.errors[0].get_data()
+    fitted = np.exp(np.polyfit(t[20:], np.log(error[20:]), 1)[0])
+    assert fitted == pytest.approx(0.9, abs=0.02)
+
+
+# ---------------------------------------------------------------- the Taylor explorer
+
+
+@pytest.fixture
+def taylor():
+    return widgets.TaylorExplorer(function="himmelblau", point=(0.0, 0.0))
+
+
+def test_taylor_point_moves_marker_line_and_model(taylor):
+    f = ol.functions.himmelblau()
+    for name, value in [("x", 1.0), ("y", -2.0)]:
+        before, after = changes(taylor.lines["first"], taylor.controls[name], value)
+        assert differs(before, after)
+    np.testing.assert_allclose(data(taylor.panel.start), [[1.0, -2.0]])
+    np.testing.assert_allclose(data(taylor.segment).mean(axis=0), [1.0, -2.0])
+    assert taylor.center.get_ydata()[0] == pytest.approx(f.value([1.0, -2.0]))
+
+
+def test_taylor_angle_turns_the_line(taylor):
+    before, after = changes(taylor.segment, taylor.controls["angle"], 90.0)
+    assert differs(before, after)
+    direction = after[1] - after[0]
+    np.testing.assert_allclose(direction / np.linalg.norm(direction), [0.0, 1.0], atol=1e-12)
+
+
+def test_taylor_radius_sets_the_range_and_small_radii_agree(taylor):
+    before, after = changes(taylor.lines["second"], taylor.controls["radius"], 0.05)
+    assert differs(before, after)
+    assert taylor.axes[1].get_xlim() == pytest.approx((-0.05, 0.05))
+    t, second = taylor.lines["second"].get_data()
+    assert t[0] == pytest.approx(-0.05) and t[-1] == pytest.approx(0.05)
+    truth = taylor.lines["f"].get_ydata()
+    first = taylor.lines["first"].get_ydata()
+    assert np.abs(second - truth).max() < 0.05 * np.abs(first - truth).max()
+
+
+def test_taylor_function_dropdown_follows_the_new_domain(taylor):
+    before, after = changes(taylor.lines["f"], taylor.controls["function"], "rosenbrock")
+    assert differs(before, after)
+    assert taylor.panel.f.name == "rosenbrock"
+    assert (taylor.controls["y"].min, taylor.controls["y"].max) == (-1.0, 3.0)
+
+
+# ---------------------------------------------------------------- the Hessian explorer
+
+
+@pytest.fixture
+def hessian():
+    return widgets.HessianExplorer(function="himmelblau")
+
+
+def kinds_listed(explorer):
+    return [label.split()[0] for label, value in explorer.controls["point"].options
+            if value != widgets.FREE]
+
+
+def test_hessian_finds_himmelblaus_nine_critical_points(hessian):
+    kinds = kinds_listed(hessian)
+    assert sorted(kinds) == sorted(["minimum"] * 4 + ["saddle"] * 4 + ["maximum"])
+    assert len(hessian.critical.get_offsets()) == 9
+
+
+def test_hessian_point_dropdown_jumps_and_classifies(hessian):
+    options = dict((label.split()[0], value) for label, value in hessian.controls["point"].options)
+    hessian.controls["point"].value = options["saddle"]
+    assert (hessian.controls["x"].value, hessian.controls["y"].value) == options["saddle"]
+    assert hessian.label == "saddle" and hessian.title.get_text().startswith("saddle")
+    colors = {to_hex(c) for c in hessian.arrows.get_facecolors()}
+    assert colors == {to_hex(plotting.POSITIVE), to_hex(plotting.NEGATIVE)}
+    hessian.controls["point"].value = options["maximum"]
+    assert hessian.label == "maximum"
+    assert {to_hex(c) for c in hessian.arrows.get_facecolors()} == {to_hex(plotting.NEGATIVE)}
+
+
+def test_hessian_sliders_move_the_arrows_along_the_eigenvectors(hessian):
+    f = ol.functions.himmelblau()
+    for name, value in [("x", 1.0), ("y", -1.5)]:
+        before = hessian.arrows.get_offsets().copy()
+        hessian.controls[name].value = value
+        assert differs(before, hessian.arrows.get_offsets())
+    np.testing.assert_allclose(hessian.arrows.get_offsets(), [[1.0, -1.5]] * 4)
+    _, vectors = np.linalg.eigh(f.hess([1.0, -1.5]))
+    arrows = np.column_stack([hessian.arrows.U, hessian.arrows.V])
+    for arrow, v in zip(arrows[:2], vectors.T, strict=True):
+        assert abs(arrow @ v) == pytest.approx(np.linalg.norm(arrow))
+    assert hessian.controls["point"].value == widgets.FREE
+
+
+def test_hessian_function_dropdown_relists_critical_points(hessian):
+    hessian.controls["function"].value = "six_hump_camel"
+    kinds = kinds_listed(hessian)
+    assert kinds.count("minimum") == 6 and kinds[0] == "minimum"
+    assert hessian.panel.f.name == "six_hump_camel"
+    hessian.controls["function"].value = "monkey_saddle"
+    assert kinds_listed(hessian) == ["degenerate"]
+
+
+# ---------------------------------------------------------------- the schedule explorer
+
+
+@pytest.fixture
+def schedule():
+    return widgets.ScheduleExplorer(steps=60)
+
+
+def test_schedule_dropdown_draws_the_schedule_and_changes_the_path(schedule):
+    assert np.allclose(schedule.lr_curve.get_ydata(), 1.0)
+    before, after = changes(schedule.path, schedule.controls["schedule"], "cosine")
+    assert differs(before, after)
+    t, ratio = schedule.lr_curve.get_data()
+    np.testing.assert_allclose(ratio, 0.5 * (1 + np.cos(np.pi * t / 60)))
+
+
+def test_schedule_lr_and_batch_size_change_the_path(schedule):
+    for name, value in [("lr", 0.05), ("batch_size", 50)]:
+        before, after = changes(schedule.path, schedule.controls[name], value)
+        assert differs(before, after)
+
+
+def test_schedule_full_batch_is_plain_gradient_descent(schedule):
+    schedule.controls["batch_size"].value = 200
+    expected = ol.minimize(schedule.f, schedule.x0, ol.sgd(0.5), steps=60)
+    np.testing.assert_allclose(data(schedule.path), expected.history.x, rtol=1e-10)
+    np.testing.assert_allclose(schedule.loss.get_ydata(), expected.history.f - schedule.f_star)
+
+
+# ---------------------------------------------------------------- drawing and display
+
+
+def canvas_pixels(explorer):
+    return np.asarray(explorer.fig.canvas.buffer_rgba()).copy()
+
+
+def test_blitted_frame_equals_a_fresh_explorer_in_that_state():
+    moved = widgets.QuadraticExplorer(steps=60)
+    moved.controls["lr"].value = 0.4
+    moved.controls["momentum"].value = 0.5
+    fresh = widgets.QuadraticExplorer(steps=60, lr=0.4, momentum=0.5)
+    np.testing.assert_array_equal(canvas_pixels(moved), canvas_pixels(fresh))
+
+
+def test_the_widget_image_follows_the_controls(quadratic):
+    first = bytes(quadratic.widget.children[1].value)
+    assert first.startswith(PNG_SIGNATURE)
+    quadratic.controls["momentum"].value = 0.3
+    assert bytes(quadratic.widget.children[1].value) != first
+
+
+@pytest.fixture
+def displayed(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objects: shown.extend(objects))
+    return shown
+
+
+def test_show_gives_live_controls_in_jupyter(monkeypatch, displayed, quadratic):
+    monkeypatch.delenv(widgets.STATIC_ENV, raising=False)
+    quadratic.show()
+    assert displayed == [quadratic.widget]
+
+
+def test_show_gives_a_snapshot_and_a_note_in_the_book_build(monkeypatch, displayed, quadratic):
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    quadratic.show()
+    note, image = displayed
+    assert widgets.STATIC_NOTE in note.data and 'class="optlib-static-note"' in note.data
+    assert image.data.startswith(PNG_SIGNATURE)
+    assert not any(isinstance(obj, type(quadratic.widget)) for obj in displayed)
+
+
+# ---------------------------------------------------------------- kernel-free figures
+
+
+def render_value(value, *more):
+    fig = Figure(figsize=(2, 1.5))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, value + sum(more)])
+    ax.set_ylim(0, 10)
+    ax.set_title(f"{value} {more}")
+    return fig
+
+
+def frames_in(html):
+    return re.findall(r'"([A-Za-z0-9+/=]{200,})"', html)
+
+
+def test_scrub_html_holds_every_frame_and_nothing_external():
+    values = [1, 2, 3, 4, 5]
+    figure = widgets.scrub(render_value, values, label="height")
+    html = figure._repr_html_()
+    assert len(figure.frames) == 5 and len(set(figure.frames)) == 5
+    for frame in figure.frames:
+        assert base64.b64encode(frame).decode() in html
+    assert html.startswith('<div class="optlib-scrub"')
+    assert re.search(r'<input type="range" min="0" max="4"', html)
+    assert re.search(r'<img src="data:image/png;base64,', html)
+    assert "optlib-scrub-play" in html and "optlib-scrub-pause" in html
+    assert not re.search(r"https?:", html, re.IGNORECASE)
+    assert not re.search(r"""(src|href)=["'](?!data:)""", html)
+    assert "<link" not in html and "@import" not in html
+
+
+def test_scrub_frames_are_pngs_of_the_rendered_values():
+    figure = widgets.scrub(render_value, [0.5, 7.0])
+    first = plt.imread(io.BytesIO(figure.frames[0]))
+    last = plt.imread(io.BytesIO(figure.frames[1]))
+    assert figure.frames[0].startswith(PNG_SIGNATURE)
+    assert first.shape == last.shape and not np.array_equal(first, last)
+    assert widgets._frame(render_value(7.0), 80, 64) == figure.frames[1]
+
+
+def test_scrub_texts_cannot_break_out_of_the_page():
+    figure = widgets.scrub(render_value, [1, 2], label="<b>x</b>", fmt="</script>{}")
+    html = figure.html()
+    assert html.count("</script>") == 1 and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_each_display_of_a_scrub_has_its_own_id():
+    figure = widgets.scrub(render_value, [1, 2])
+    ids = [re.search(r'id="([^"]+)"', figure.html()).group(1) for _ in range(3)]
+    assert len(set(ids)) == 3
+    html = figure.html()
+    root = re.search(r'id="([^"]+)"', html).group(1)
+    assert f'document.getElementById("{root}")' in html
+
+
+def test_scrub2_orders_frames_as_the_sliders_index_them():
+    values1, values2 = [1, 2, 3], [0.0, 4.0]
+    figure = widgets.scrub2(render_value, values1, values2, labels=("a", "b"))
+    assert len(figure.frames) == 6
+    assert figure.frames[1 * 2 + 1] == widgets._frame(render_value(2, 4.0), 80, 64)
+    html = figure.html()
+    assert len(re.findall(r'<input type="range"', html)) == 2
+    assert 'max="2"' in html and 'max="1"' in html
+    assert "k = k * data.texts[i].length + j" in html
+
+
+def test_scrub_closes_pyplot_figures_and_checks_its_input():
+    def render_pyplot(value):
+        fig, ax = plt.subplots()
+        ax.plot([0, value])
+        return fig
+
+    plt.close("all")
+    widgets.scrub(render_pyplot, [1, 2, 3])
+    assert plt.get_fignums() == []
+    with pytest.raises(TypeError, match="Figure"):
+        widgets.scrub(lambda value: None, [1])
+    with pytest.raises(ValueError, match="at least one"):
+        widgets.scrub(render_value, [])
+    with pytest.raises(ValueError, match="two names"):
+        widgets.scrub2(render_value, [1], [2], labels="ab")
+
+
+def test_a_heavy_scrub_warns(monkeypatch):
+    monkeypatch.setattr(widgets, "MAX_BYTES", 1000)
+    with pytest.warns(UserWarning, match="MB"):
+        widgets.scrub(render_value, [1, 2])
+
+
+def test_a_realistic_scrub_stays_under_two_megabytes():
+    explorer = widgets.QuadraticExplorer(steps=100)
+    figure = explorer.scrub2("lr", np.linspace(0.2, 3.8, 6), "momentum",
+                             np.linspace(0.0, 0.9, 6))
+    assert len(figure.frames) == 36
+    assert figure.nbytes < 2_000_000
+    assert explorer.controls["lr"].value == 1.5 and explorer.controls["momentum"].value == 0.0
+    fresh = widgets.QuadraticExplorer(steps=100)
+    np.testing.assert_array_equal(canvas_pixels(explorer), canvas_pixels(fresh))
+
+
+def test_explorer_scrub_renders_each_control_value():
+    explorer = widgets.TaylorExplorer(function="himmelblau")
+    figure = explorer.scrub("angle", [0.0, 45.0, 90.0])
+    assert len(set(figure.frames)) == 3
+    assert "angle" in figure.html()
+    with pytest.raises(ValueError, match="control"):
+        explorer.scrub("nonexistent", [1])
