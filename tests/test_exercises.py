@@ -1,0 +1,423 @@
+"""The exercise checks: right answers pass, typical wrong answers fail with the failing case.
+
+Every registered exercise needs an entry in RIGHT and in WRONG below (written
+here as a learner would write them, not taken from optlib), so a new check
+cannot land untested.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from optlib import exercises
+from optlib.exercises import EXERCISES, check, grade
+
+# ---------------------------------------------------------------- answers a learner could write
+
+
+def empirical_risk(w, X, y):
+    return 0.5 * np.mean((X @ w - y) ** 2)
+
+
+def central_difference(f, x, h):
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
+
+
+def logistic_gradient(w, X, y):
+    p = 1 / (1 + np.exp(-(X @ w)))
+    return X.T @ (p - y) / len(y)
+
+
+def optimal_step(g, H):
+    curvature = g @ H @ g
+    return g @ g / curvature if curvature > 0 else math.inf
+
+
+def finite_difference_hessian(grad, x, h):
+    columns = [(grad(x + h * e) - grad(x - h * e)) / (2 * h) for e in np.eye(len(x))]
+    return np.column_stack(columns)
+
+
+def classify_critical_point(H, tol):
+    eigenvalues = np.linalg.eigvalsh(H)
+    if eigenvalues.max() > tol and eigenvalues.min() < -tol:
+        return "saddle"
+    if np.abs(eigenvalues).min() <= tol:
+        return "degenerate"
+    return "minimum" if eigenvalues.min() > 0 else "maximum"
+
+
+def escape_direction(H):
+    return -np.linalg.eigh(H)[1][:, 0]
+
+
+def gd_step(x, g, lr):
+    return x - lr * g
+
+
+def gradient_descent(grad, x0, lr, steps):
+    xs = [np.asarray(x0, dtype=float)]
+    for _ in range(steps):
+        xs.append(xs[-1] - lr * grad(xs[-1]))
+    return np.array(xs)
+
+
+def backtracking(f, grad, x, d, lr0, c, shrink):
+    eta, fx, slope = lr0, f(x), grad(x) @ d
+    while f(x + eta * d) > fx + c * eta * slope:
+        eta *= shrink
+    return eta
+
+
+def best_fixed_step(H):
+    eigenvalues = np.linalg.eigvalsh(H)
+    low, high = eigenvalues[0], eigenvalues[-1]
+    return 2 / (low + high), (high - low) / (high + low)
+
+
+def iterations_needed(kappa, eps):
+    rate, t = (kappa - 1) / (kappa + 1), 0
+    while rate**t > eps:
+        t += 1
+    return t
+
+
+def minibatches(n_samples, batch_size, rng):
+    order = rng.permutation(n_samples)
+    for start in range(0, n_samples, batch_size):
+        yield order[start:start + batch_size]
+
+
+def linear_decay(t, lr0, lr_tau, tau):
+    alpha = min(t / tau, 1.0)
+    return (1 - alpha) * lr0 + alpha * lr_tau
+
+
+def heavy_ball_step(x, g, b, lr, momentum):
+    b = momentum * b + g
+    return x - lr * b, b
+
+
+def adam_step(x, g, m, v, t, lr, b1, b2, eps):
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g**2
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    return x - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+RIGHT = {
+    "empirical_risk": empirical_risk,
+    "central_difference": central_difference,
+    "logistic_gradient": logistic_gradient,
+    "optimal_step": optimal_step,
+    "finite_difference_hessian": finite_difference_hessian,
+    "classify_critical_point": classify_critical_point,
+    "escape_direction": escape_direction,
+    "gd_step": gd_step,
+    "gradient_descent": gradient_descent,
+    "backtracking": backtracking,
+    "best_fixed_step": best_fixed_step,
+    "iterations_needed": iterations_needed,
+    "minibatches": minibatches,
+    "linear_decay": linear_decay,
+    "heavy_ball_step": heavy_ball_step,
+    "adam_step": adam_step,
+}
+
+# ---------------------------------------------------------------- typical mistakes
+# name -> (wrong answer, words the hint must contain, or None for the exercise's own hint)
+
+
+def _forward_difference(f, x, h):
+    return np.array([(f(x + h * e) - f(x)) / h for e in np.eye(len(x))])
+
+
+def _step_without_curvature_check(g, H):
+    return g @ g / (g @ H @ g)
+
+
+def _forward_difference_hessian(grad, x, h):
+    return np.column_stack([(grad(x + h * e) - grad(x)) / h for e in np.eye(len(x))])
+
+
+def _degenerate_before_saddle(H, tol):
+    eigenvalues = np.linalg.eigvalsh(H)
+    if np.abs(eigenvalues).min() <= tol:
+        return "degenerate"
+    return classify_critical_point(H, tol)
+
+
+def _largest_magnitude_direction(H):
+    eigenvalues, vectors = np.linalg.eigh(H)
+    return vectors[:, np.argmax(np.abs(eigenvalues))]
+
+
+def _last_point_only(grad, x0, lr, steps):
+    return gradient_descent(grad, x0, lr, steps)[-1]
+
+
+def _plain_decrease(f, grad, x, d, lr0, c, shrink):
+    eta = lr0
+    while f(x + eta * d) > f(x):
+        eta *= shrink
+    return eta
+
+
+def _safe_step(H):
+    eigenvalues = np.linalg.eigvalsh(H)
+    return 1 / eigenvalues[-1], best_fixed_step(H)[1]
+
+
+def _unrounded(kappa, eps):
+    return math.log(eps) / math.log((kappa - 1) / (kappa + 1))
+
+
+def _in_order(n_samples, batch_size, rng):
+    order = np.arange(n_samples)
+    return [order[i:i + batch_size] for i in range(0, n_samples, batch_size)]
+
+
+def _global_shuffle(n_samples, batch_size, rng):
+    order = np.random.permutation(n_samples)
+    return [order[i:i + batch_size] for i in range(0, n_samples, batch_size)]
+
+
+def _no_clamp(t, lr0, lr_tau, tau):
+    return (1 - t / tau) * lr0 + (t / tau) * lr_tau
+
+
+def _sutskever(x, g, b, lr, momentum):
+    v = momentum * b - lr * g
+    return x + v, v
+
+
+def _no_bias_correction(x, g, m, v, t, lr, b1, b2, eps):
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g**2
+    return x - lr * m / (np.sqrt(v) + eps), m, v
+
+
+def _in_place_adam(x, g, m, v, t, lr, b1, b2, eps):
+    m *= b1
+    m += (1 - b1) * g
+    v *= b2
+    v += (1 - b2) * g**2
+    return x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps), m, v
+
+
+WRONG = {
+    "empirical_risk": (lambda w, X, y: np.mean((X @ w - y) ** 2), "twice"),
+    "central_difference": (_forward_difference, "forward difference"),
+    "logistic_gradient": (lambda w, X, y: X.T @ (y - 1 / (1 + np.exp(-(X @ w)))) / len(y),
+                          "wrong way"),
+    "optimal_step": (_step_without_curvature_check, None),
+    "finite_difference_hessian": (_forward_difference_hessian, "forward differences"),
+    "classify_critical_point": (_degenerate_before_saddle, "whatever the other eigenvalues"),
+    "escape_direction": (_largest_magnitude_direction, None),
+    "gd_step": (lambda x, g, lr: x + lr * g, "uphill"),
+    "gradient_descent": (_last_point_only, "last point only"),
+    "backtracking": (_plain_decrease, "sufficient decrease"),
+    "best_fixed_step": (_safe_step, "safe step"),
+    "iterations_needed": (_unrounded, "round up"),
+    "minibatches": (_in_order, None),
+    "linear_decay": (_no_clamp, "stays at lr_tau"),
+    "heavy_ball_step": (_sutskever, "v = mu v - eta g"),
+    "adam_step": (_no_bias_correction, "bias correction is missing"),
+}
+
+
+def test_every_exercise_has_a_right_and_a_wrong_answer_here():
+    assert set(RIGHT) == set(EXERCISES)
+    assert set(WRONG) == set(EXERCISES)
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_a_right_answer_passes(name, capsys):
+    assert check(name, RIGHT[name]) is True
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"✓ {name}: correct")
+    assert printed.count("\n") == 1, "one verdict, on one line"
+    for case in EXERCISES[name].cases():
+        assert case.label in printed
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_a_wrong_answer_is_reported_with_its_failing_case(name, capsys):
+    wrong, hint_words = WRONG[name]
+    assert check(name, wrong) is False
+    printed = capsys.readouterr().out
+    verdict = grade(name, wrong)
+    assert verdict.status == "wrong"
+    assert printed.strip() == verdict.message
+    assert printed.startswith(f"✗ {name}: not right yet")
+    assert f'"{verdict.case}"' in printed
+    for part in ("input", "expected", "received", "Hint:"):
+        assert part in printed
+    if hint_words is not None:
+        assert hint_words in printed
+    else:
+        assert EXERCISES[name].hint in printed
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_an_unanswered_exercise_says_so(name, capsys):
+    def stub(*args):
+        raise NotImplementedError()
+
+    assert check(name, stub) is False
+    assert "not answered yet" in capsys.readouterr().out
+    assert grade(name, stub).status == "not answered"
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_each_check_has_an_alias_with_the_same_verdict(name, capsys):
+    alias = getattr(exercises, f"check_{name}")
+    assert alias.__name__ == f"check_{name}"
+    assert alias(RIGHT[name]) is True
+    assert name in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_every_exercise_tries_several_cases(name):
+    cases = EXERCISES[name].cases()
+    assert len(cases) >= 4
+    assert len({case.label for case in cases}) == len(cases)
+
+
+def test_the_edge_cases_named_in_the_issue_are_tried():
+    labels = {name: " ".join(case.label for case in exercise.cases())
+              for name, exercise in EXERCISES.items()}
+    assert "first step" in labels["adam_step"]
+    assert "zero gradient" in labels["adam_step"]
+    assert "zero gradient" in labels["gd_step"]
+    assert "zero gradient" in labels["heavy_ball_step"]
+    assert "gradient is zero" in labels["central_difference"]
+    shapes = {np.shape(case.args["x"]) for case in EXERCISES["adam_step"].cases()}
+    assert len(shapes) >= 3
+
+
+def test_an_exception_in_the_learners_code_is_one_line_not_a_traceback(capsys):
+    def broken(x, g, lr):
+        return x - lr * g.T @ np.ones((7, 7))
+
+    assert check("gd_step", broken) is False
+    printed = capsys.readouterr().out
+    assert printed.startswith("✗ gd_step: your function raised ValueError:")
+    assert "Traceback" not in printed
+
+
+def test_changing_an_input_in_place_is_reported(capsys):
+    assert check("adam_step", _in_place_adam) is False
+    assert "changed its argument m in place" in capsys.readouterr().out
+
+
+def test_a_missing_return_is_named():
+    def forgot_return(x, g, lr):
+        x - lr * g
+
+    verdict = grade("gd_step", forgot_return)
+    assert verdict.status == "wrong" and "return" in verdict.message
+
+
+def test_a_value_instead_of_a_function_is_reported():
+    verdict = grade("optimal_step", 0.25)
+    assert verdict.status == "error" and "optimal_step(g, H)" in verdict.message
+
+
+def test_an_endless_loop_is_stopped(monkeypatch):
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.2)
+
+    def endless(t, lr0, lr_tau, tau):
+        while True:
+            pass
+
+    verdict = grade("linear_decay", endless)
+    assert verdict.status == "error" and "did not finish" in verdict.message
+
+
+def test_a_shuffle_from_numpys_global_state_is_caught():
+    verdict = grade("minibatches", _global_shuffle)
+    assert verdict.status == "wrong" and "global state" in verdict.message
+
+
+def test_a_generator_that_never_ends_is_not_one_epoch():
+    def forever(n_samples, batch_size, rng):
+        while True:
+            yield from minibatches(n_samples, batch_size, rng)
+
+    verdict = grade("minibatches", forever)
+    assert verdict.status == "wrong" and "batch sizes" in verdict.message
+
+
+def test_unknown_exercise_names_are_a_clear_error():
+    with pytest.raises(ValueError, match="unknown exercise 'adam'"):
+        check("adam", adam_step)
+
+
+def test_strict_mode_raises_for_autograding(monkeypatch, capsys):
+    monkeypatch.setenv("OPTLIB_STRICT_CHECKS", "1")
+    with pytest.raises(exercises.ExerciseFailed, match="not right yet"):
+        check("gd_step", WRONG["gd_step"][0])
+    assert check("gd_step", gd_step) is True
+    monkeypatch.delenv("OPTLIB_STRICT_CHECKS")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(exercises.ExerciseFailed, match="not answered yet"):
+        check("gd_step", lambda x, g, lr: exec("raise NotImplementedError()"))
+    assert check("gd_step", gd_step) is None, "nbgrader would read True as partial credit"
+
+
+def test_an_instructors_solution_that_fails_raises(tmp_path, capsys):
+    source = tmp_path / "solution.py"
+    source.write_text(
+        "def gd_step(x, g, lr):\n"
+        "    ### BEGIN SOLUTION\n"
+        "    return x + lr * g\n"
+        "    ### END SOLUTION\n"
+    )
+    namespace = {}
+    exec(compile(source.read_text(), str(source), "exec"), namespace)
+    with pytest.raises(exercises.ExerciseFailed):
+        check("gd_step", namespace["gd_step"])
+
+
+def test_catalogue_lists_every_signature():
+    listing = exercises.catalogue()
+    for exercise in EXERCISES.values():
+        assert exercise.signature in listing
+
+
+# ---------------------------------------------------------------- the references themselves
+
+
+def test_the_best_fixed_step_contracts_at_the_stated_rate():
+    from optlib import functions, minimize
+
+    for name, case in [("kappa 10", np.diag([1.0, 10.0])), ("kappa 4", np.diag([2.0, 8.0]))]:
+        eta, rate = exercises._best_fixed_step(case)
+        run = minimize(functions.quadratic(case), np.ones(2), "gd", lr=eta, steps=20, tol=0)
+        norms = np.linalg.norm(run.history.x, axis=-1)
+        np.testing.assert_allclose(norms[1:] / norms[:-1], rate, rtol=1e-9, err_msg=name)
+
+
+def test_the_iteration_counts_are_not_a_rounding_accident():
+    for case in EXERCISES["iterations_needed"].cases():
+        kappa, eps = case.args["kappa"], case.args["eps"]
+        rate, t = (kappa - 1) / (kappa + 1), case.expected
+        assert rate**t <= eps
+        if t > 0:
+            assert rate ** (t - 1) > eps * (1 + 1e-6)
+
+
+def test_the_backtracking_cases_are_clear_of_the_armijo_boundary():
+    for case in EXERCISES["backtracking"].cases():
+        a = case.args
+        fx, slope = a["f"](a["x"]), a["grad"](a["x"]) @ a["d"]
+
+        def margin(eta, a=a, fx=fx, slope=slope):
+            return fx + a["c"] * eta * slope - a["f"](a["x"] + eta * a["d"])
+
+        eta = case.expected
+        assert margin(eta) > 1e-9 * max(1.0, abs(fx)), case.label
+        if eta < a["lr0"]:
+            assert margin(eta / a["shrink"]) < -1e-9 * max(1.0, abs(fx)), case.label
