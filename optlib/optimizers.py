@@ -45,12 +45,16 @@ class Transform(NamedTuple):
     """An optimizer: ``init(x) -> state`` and ``update(g, state, x) -> (step, state)``.
 
     ``lr`` is the learning rate the transform was built with (a number, an
-    array, a schedule, or None), so drivers can record it.
+    array, a schedule, or None), so drivers can record it. ``elementwise``
+    declares that the rule acts on every entry on its own, so that it may run
+    on any slice of the parameters (optlib.inplace steps a large array block
+    by block); every transform here but ``clip_by_global_norm`` is.
     """
 
     init: Callable[[Any], Any]
     update: Callable[[Any, Any, Any], tuple[Any, Any]]
     lr: Any = None
+    elementwise: bool = False
 
 
 # ---------------------------------------------------------------- hyperparameters
@@ -146,7 +150,7 @@ def sgd(lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         direction = g + mu * b if nesterov else b
         return -eta * direction, SGDState(state.count + 1, b)
 
-    return Transform(init, update, lr)
+    return Transform(init, update, lr, elementwise=True)
 
 
 # ---------------------------------------------------------------- Adagrad
@@ -178,7 +182,7 @@ def adagrad(lr=1e-2, eps=1e-10, initial_accumulator=0.0, weight_decay=0.0):
         step = -_value(lr, state.count, x) * g / (xp.sqrt(s) + _value(eps, state.count, x))
         return step, AdagradState(state.count + 1, s)
 
-    return Transform(init, update, lr)
+    return Transform(init, update, lr, elementwise=True)
 
 
 # ---------------------------------------------------------------- RMSProp
@@ -225,7 +229,7 @@ def rmsprop(lr=1e-2, rho=0.9, eps=1e-8, centered=False, momentum=0.0, weight_dec
         step = -_value(lr, t, x) * b
         return step, RMSPropState(t + 1, v, m, b)
 
-    return Transform(init, update, lr)
+    return Transform(init, update, lr, elementwise=True)
 
 
 # ---------------------------------------------------------------- Adadelta
@@ -264,7 +268,7 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
         u = r * state.mean_square_step + (1 - r) * delta * delta
         return -_value(lr, t, x) * delta, AdadeltaState(t + 1, v, u)
 
-    return Transform(init, update, lr)
+    return Transform(init, update, lr, elementwise=True)
 
 
 # ---------------------------------------------------------------- Adam family
@@ -328,7 +332,7 @@ def adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, amsgrad=False, weight_decay=0.0):
         g = _with_l2(g, x, _value(weight_decay, state.count, x))
         return _adam_step(g, state, x, lr, b1, b2, eps, amsgrad)
 
-    return Transform(_adam_init, update, lr)
+    return Transform(_adam_init, update, lr, elementwise=True)
 
 
 def adamw(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-2, amsgrad=False):
@@ -348,7 +352,7 @@ def adamw(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-2, amsgrad=False)
         step, state = _adam_step(g, state, x, lr, b1, b2, eps, amsgrad)
         return decay + step, state
 
-    return Transform(_adam_init, update, lr)
+    return Transform(_adam_init, update, lr, elementwise=True)
 
 
 class NAdamState(NamedTuple):
@@ -391,7 +395,7 @@ def nadam(lr=2e-3, b1=0.9, b2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay
         step = step + (-eta * mu_next / (1 - mu_product * mu_next)) * m / d
         return step, NAdamState(t, mu_product, m, v)
 
-    return Transform(init, update, lr)
+    return Transform(init, update, lr, elementwise=True)
 
 
 # ---------------------------------------------------------------- combinators
@@ -417,7 +421,7 @@ def chain(*transforms):
             new_state.append(s)
         return g, tuple(new_state)
 
-    return Transform(init, update, lr)
+    return Transform(init, update, lr, all(tx.elementwise for tx in transforms))
 
 
 class CountState(NamedTuple):
@@ -452,4 +456,4 @@ def clip_by_value(max_value):
         c = _value(max_value, state.count, x)
         return xp.clip(g, -c, c), CountState(state.count + 1)
 
-    return Transform(lambda x: CountState(0), update)
+    return Transform(lambda x: CountState(0), update, elementwise=True)
