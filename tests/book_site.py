@@ -1,0 +1,128 @@
+"""The built book as the tests see it: building it, serving it, and a browser over it.
+
+Shared by test_book.py (the ``-n -W`` build) and test_browser.py (Chromium over
+every page), so that one pytest session builds the book once.
+"""
+
+import contextlib
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+BUILD = ROOT / "_build"
+HTML = BUILD / "html"
+SCREENSHOTS = BUILD / "screenshots"
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+
+# Every warning is an error, nitpicky mode reports broken references, and a
+# fresh environment re-reads every page so that no warning hides behind
+# Sphinx's incremental build. Notebook outputs still come from the cache.
+BUILD_FLAGS = ("-n", "-W", "--keep-going", "--all")
+
+# Headless Chromium on a machine with no GPU, no sandbox and no network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def kernel_env():
+    """The environment of the book build, as ``make book`` sets it.
+
+    The kernel keeps its own inline backend (the optlib tests run with
+    ``MPLBACKEND=Agg``, which would hide every figure), and ``OPTLIB_STATIC=1``
+    makes live explorers show a snapshot instead of controls with no kernel.
+    """
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)
+    env["OPTLIB_STATIC"] = "1"
+    return env
+
+
+def build(source=ROOT, flags=BUILD_FLAGS):
+    """Run ``jupyter-book build`` on ``source``; return the finished process."""
+    command = [str(JUPYTER_BOOK), "build", str(source), *flags]
+    return subprocess.run(
+        command, cwd=source, env=kernel_env(), capture_output=True, text=True, check=False
+    )
+
+
+@functools.cache
+def build_once():
+    """Build the book once per test session (with ``BUILD_FLAGS``)."""
+    return build()
+
+
+def toc_files():
+    """The pages listed in ``_toc.yml``, as paths without suffix ("book/intro")."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files.extend(_entry_files(part.get("chapters", [])))
+    return files
+
+
+def _entry_files(entries):
+    for entry in entries:
+        if "file" in entry:
+            yield entry["file"]
+        yield from _entry_files(entry.get("sections", []))
+
+
+def built_pages():
+    """Every HTML page of the built book, relative to ``HTML`` (themes' assets excluded)."""
+    return sorted(
+        path.relative_to(HTML).as_posix()
+        for path in HTML.rglob("*.html")
+        if not path.relative_to(HTML).parts[0].startswith("_")
+    )
+
+
+def chromium():
+    """The path of Debian's ``chromium`` on PATH, or None."""
+    return shutil.which("chromium")
+
+
+def running_in_ci():
+    return os.environ.get("CI", "").lower() == "true"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory):
+    """Serve ``directory`` over HTTP on 127.0.0.1 (a free port); yield the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield f"http://{host}:{port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def screenshot_path(page):
+    """Where the full-page screenshot of ``page`` ("book/intro.html") goes."""
+    return SCREENSHOTS / (page.removesuffix(".html").replace("/", "__") + ".png")
