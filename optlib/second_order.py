@@ -1,6 +1,7 @@
 """Second-order and quasi-Newton methods: line searches, conjugate gradient, Newton,
 BFGS, L-BFGS and Hessian-free optimization.
 
+    res = minimize(f, x0, "gd_backtracking") # steepest descent, Armijo step sizes
     res = minimize(f, x0, "newton")          # Hessian, modified when not positive definite
     res = minimize(f, x0, "bfgs")            # dense inverse-Hessian approximation
     res = minimize(f, x0, "lbfgs", m=10)     # the last m curvature pairs only
@@ -420,6 +421,38 @@ def _finish(f, search):
         return None
     g = f.grad(search.x) if search.g is None else search.g
     return _Step(search.x, search.fx, g, search.alpha)
+
+
+# ---------------------------------------------------------------------------
+# Gradient descent with a line search
+# ---------------------------------------------------------------------------
+
+
+@register_method("gd_backtracking")
+def gd_backtracking(f, x0, *, steps, tol, lr0=1.0, warm_start=False, c1=1e-4, shrink=0.5, **run):
+    """Gradient descent whose step size comes from Armijo backtracking along -g_t.
+
+        x_{t+1} = x_t - eta_t g_t,  eta_t the first of a, shrink a, shrink^2 a, ...
+        with f(x_t - eta g_t) <= f(x_t) - c1 eta ||g_t||^2      (N&W Alg. 3.1)
+
+    Each search starts from a = lr0, or, with ``warm_start``, from
+    a = min(lr0, 2 eta_{t-1}), which spends far fewer evaluations once the
+    step size has settled. ``history.lr`` holds the accepted eta_t.
+    """
+
+    def make_iterate(f):
+        previous = None
+
+        def iterate(x, fx, g):
+            nonlocal previous
+            trial = min(lr0, 2 * previous) if warm_start and previous is not None else lr0
+            step = _finish(f, backtracking(f, x, -g, fx, g, trial, c1, shrink))
+            previous = None if step is None else step.alpha
+            return step
+
+        return iterate
+
+    return _solve("gd_backtracking", f, x0, make_iterate, steps=steps, tol=tol, **run)
 
 
 # ---------------------------------------------------------------------------

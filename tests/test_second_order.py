@@ -332,3 +332,19 @@ def test_a_gradient_that_points_the_wrong_way_stalls_the_line_search(method):
     res = ol.minimize(wrong, [-1.2, 1.0], method, steps=50)
     assert res.status == "stalled" and res.nit == 0
     np.testing.assert_array_equal(res.x, [-1.2, 1.0])
+
+
+def test_gd_backtracking_satisfies_armijo_and_warm_starts_save_evaluations():
+    f = F.rosenbrock()
+    plain = ol.minimize(f, [-1.2, 1.0], "gd_backtracking", steps=300, tol=0)
+    warm = ol.minimize(f, [-1.2, 1.0], "gd_backtracking", warm_start=True, steps=300, tol=0)
+    for res in (plain, warm):
+        h = res.history
+        g_norm_sq = h.grad_norm[:-1] ** 2
+        assert np.all(h.f[1:] <= h.f[:-1] - 1e-4 * h.lr * g_norm_sq + 1e-12 * np.abs(h.f[:-1]))
+        assert res.fun < f.value([-1.2, 1.0]) and res.nit == 300
+    assert warm.nfev < plain.nfev / 2
+    quadratic = F.ill_conditioned(10.0)
+    res = ol.minimize(quadratic, [1.0, 1.0], "gd_backtracking", steps=500, tol=1e-8)
+    assert res.status == "converged"
+    assert np.all(res.history.lr >= 0.5 * 2 * (1 - 1e-4) / 10.0)  # N&W: eta >= 2 shrink (1-c1)/beta
