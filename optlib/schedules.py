@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["constant", "linear_decay", "exponential", "step", "cosine", "warmup"]
+__all__ = ["constant", "linear_decay", "inverse_time", "exponential", "step", "cosine", "warmup"]
 
 
 def _positive(name, value):
@@ -53,6 +53,18 @@ def linear_decay(lr0, lr_tau, tau):
         return _scalar_if_scalar(t, (1 - alpha) * lr0 + alpha * lr_tau)
 
     return schedule
+
+
+def inverse_time(lr0, t0):
+    """eta_t = eta_0 / (1 + t / t0): the 1/t decay that meets the Robbins-Monro conditions.
+
+    sum_t eta_t diverges while sum_t eta_t^2 converges (Robbins and Monro 1951);
+    the step halves at t = t0.
+    """
+    lr0, t0 = _positive("lr0", lr0), _positive("t0", t0)
+    if t0 == 0:
+        raise ValueError("t0 must be positive")
+    return lambda t: _scalar_if_scalar(t, lr0 / (1 + _steps(t) / t0))
 
 
 def exponential(lr0, gamma):

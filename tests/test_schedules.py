@@ -15,6 +15,8 @@ def test_linear_decay_is_the_slides_rule():
 
 def test_exponential_step_cosine_and_warmup():
     assert S.exponential(1.0, 0.9)(3) == pytest.approx(0.729)
+    assert S.inverse_time(0.5, 100)(100) == pytest.approx(0.25)
+    np.testing.assert_allclose(S.inverse_time(1.0, 2)(np.arange(3)), [1.0, 2 / 3, 0.5])
     assert [S.step(1.0, 10, 0.5)(t) for t in (0, 9, 10, 25)] == [1.0, 1.0, 0.5, 0.25]
     c = S.cosine(1.0, 100, lr_min=0.1)
     assert c(0) == 1.0 and c(50) == pytest.approx(0.55) and c(100) == pytest.approx(0.1)
@@ -29,6 +31,7 @@ def test_exponential_step_cosine_and_warmup():
         (lambda: S.linear_decay(-1.0, 0.1, 10), "lr0"),
         (lambda: S.linear_decay(1.0, 0.1, 0), "tau"),
         (lambda: S.exponential(1.0, 1.5), "gamma"),
+        (lambda: S.inverse_time(1.0, 0), "t0"),
         (lambda: S.cosine(1.0, 10.5), "total"),
         (lambda: S.warmup(0.1, -2), "steps"),
     ],
