@@ -215,7 +215,28 @@ def _normalized_backward(dy, x_hat, inv_std, gamma, axis):
                       - x_hat * (g * x_hat).mean(axis=axis, keepdims=True))
 
 
-class BatchNorm(Layer):
+class _Normalization(Layer):
+    """y = gamma x_hat + beta with x_hat = (x - mean) / sqrt(var + eps): what BatchNorm and
+    LayerNorm share; they differ in the axis the statistics are taken over."""
+
+    def __init__(self, features, eps):
+        super().__init__()
+        self.eps = eps
+        self._add_param("gamma", np.ones(features))
+        self._add_param("beta", np.zeros(features))
+
+    def _normalize(self, x, mean, var):
+        self._inv_std = 1.0 / np.sqrt(var + self.eps)
+        self._x_hat = (x - mean) * self._inv_std
+        return self.params["gamma"] * self._x_hat + self.params["beta"]
+
+    def _affine_backward(self, dy):
+        """Accumulate dgamma = sum dy x_hat and dbeta = sum dy over the batch."""
+        np.sum(dy * self._x_hat, axis=0, out=self.grads["gamma"])
+        np.sum(dy, axis=0, out=self.grads["beta"])
+
+
+class BatchNorm(_Normalization):
     """Batch normalization over the batch axis (Ioffe and Szegedy 2015), as torch.nn.BatchNorm1d.
 
     Training: x_hat = (x - mu_B) / sqrt(var_B + eps) with the batch mean and
@@ -226,12 +247,10 @@ class BatchNorm(Layer):
     """
 
     def __init__(self, features, momentum=0.1, eps=1e-5):
-        super().__init__()
         if not 0 <= momentum <= 1:
             raise ValueError(f"momentum must lie in [0, 1], got {momentum!r}")
-        self.momentum, self.eps = momentum, eps
-        self._add_param("gamma", np.ones(features))
-        self._add_param("beta", np.zeros(features))
+        super().__init__(features, eps)
+        self.momentum = momentum
         self.running_mean = np.zeros(features)
         self.running_var = np.ones(features)
 
@@ -246,19 +265,16 @@ class BatchNorm(Layer):
             self.running_var[...] = (1 - m) * self.running_var + m * var * n / (n - 1)
         else:
             mean, var = self.running_mean, self.running_var
-        self._inv_std = 1.0 / np.sqrt(var + self.eps)
-        self._x_hat = (x - mean) * self._inv_std
-        return self.params["gamma"] * self._x_hat + self.params["beta"]
+        return self._normalize(x, mean, var)
 
     def backward(self, dy):
-        np.sum(dy * self._x_hat, axis=0, out=self.grads["gamma"])
-        np.sum(dy, axis=0, out=self.grads["beta"])
+        self._affine_backward(dy)
         if not self.training:   # fixed statistics: an affine map of x
             return dy * self.params["gamma"] * self._inv_std
         return _normalized_backward(dy, self._x_hat, self._inv_std, self.params["gamma"], axis=0)
 
 
-class LayerNorm(Layer):
+class LayerNorm(_Normalization):
     """Layer normalization over the feature axis (Ba, Kiros and Hinton 2016).
 
     x_hat = (x - mean(x)) / sqrt(var(x) + eps) per sample, y = gamma x_hat + beta;
@@ -266,20 +282,14 @@ class LayerNorm(Layer):
     """
 
     def __init__(self, features, eps=1e-5):
-        super().__init__()
-        self.eps = eps
-        self._add_param("gamma", np.ones(features))
-        self._add_param("beta", np.zeros(features))
+        super().__init__(features, eps)
 
     def forward(self, x):
         mean, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
-        self._inv_std = 1.0 / np.sqrt(var + self.eps)
-        self._x_hat = (x - mean) * self._inv_std
-        return self.params["gamma"] * self._x_hat + self.params["beta"]
+        return self._normalize(x, mean, var)
 
     def backward(self, dy):
-        np.sum(dy * self._x_hat, axis=0, out=self.grads["gamma"])
-        np.sum(dy, axis=0, out=self.grads["beta"])
+        self._affine_backward(dy)
         return _normalized_backward(dy, self._x_hat, self._inv_std, self.params["gamma"], axis=-1)
 
 

@@ -137,6 +137,10 @@ class Explorer:
         if not self._holding:
             self.update()
 
+    def _new_function(self, change):
+        """Follow the function dropdown: new domain, contours and start point."""
+        _follow_function(self, change["new"])
+
     def update(self):
         """Recompute from the controls and redraw the moving artists over the background."""
         background_changed = self._refresh()
@@ -378,9 +382,6 @@ class OptimizerRace(Explorer):
         controls["function"].observe(self._new_function, names="value")
         self._start()
 
-    def _new_function(self, change):
-        _follow_function(self, change["new"])
-
     def _refresh(self):
         c = {name: control.value for name, control in self.controls.items()}
         f = self._functions(c["function"])
@@ -526,9 +527,6 @@ class TaylorExplorer(Explorer):
         self._move(right)
         controls["function"].observe(self._new_function, names="value")
         self._start()
-
-    def _new_function(self, change):
-        _follow_function(self, change["new"])
 
     def _refresh(self):
         c = {name: control.value for name, control in self.controls.items()}
