@@ -364,7 +364,7 @@ def test_scrub_frames_are_pngs_of_the_rendered_values():
     last = plt.imread(io.BytesIO(figure.frames[1]))
     assert figure.frames[0].startswith(PNG_SIGNATURE)
     assert first.shape == last.shape and not np.array_equal(first, last)
-    assert widgets._frame(render_value(7.0), 80, 64) == figure.frames[1]
+    assert widgets.kernel_free.frame_png(render_value(7.0), 80, 64) == figure.frames[1]
 
 
 def test_scrub_texts_cannot_break_out_of_the_page():
@@ -386,7 +386,7 @@ def test_scrub2_orders_frames_as_the_sliders_index_them():
     values1, values2 = [1, 2, 3], [0.0, 4.0]
     figure = widgets.scrub2(render_value, values1, values2, labels=("a", "b"))
     assert len(figure.frames) == 6
-    assert figure.frames[1 * 2 + 1] == widgets._frame(render_value(2, 4.0), 80, 64)
+    assert figure.frames[1 * 2 + 1] == widgets.kernel_free.frame_png(render_value(2, 4.0), 80, 64)
     html = figure.html()
     assert len(re.findall(r'<input type="range"', html)) == 2
     assert 'max="2"' in html and 'max="1"' in html
@@ -411,7 +411,7 @@ def test_scrub_closes_pyplot_figures_and_checks_its_input():
 
 
 def test_a_heavy_scrub_warns(monkeypatch):
-    monkeypatch.setattr(widgets, "MAX_BYTES", 1000)
+    monkeypatch.setattr(widgets.kernel_free, "MAX_BYTES", 1000)
     with pytest.warns(UserWarning, match="MB"):
         widgets.scrub(render_value, [1, 2])
 
