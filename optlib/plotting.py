@@ -28,6 +28,8 @@ from .functions import Objective
 
 __all__ = [
     "PALETTE",
+    "LINESTYLES",
+    "MARKERS",
     "HOUSE_STYLE",
     "style",
     "contour_grid",
@@ -50,6 +52,10 @@ __all__ = [
 #: deficiencies and legible on white.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 INK = "#333333"
+#: Line styles and markers to pair with PALETTE, so that lines differ by more than colour:
+#: PALETTE[k] goes with LINESTYLES[k] and MARKERS[k] (the house style cycles them together).
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)), (0, (3, 1, 1, 1, 1, 1)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 #: Arrow colours for positive and negative curvature.
 POSITIVE, NEGATIVE = PALETTE[0], PALETTE[1]
 
@@ -67,7 +73,7 @@ HOUSE_STYLE = {
     "axes.edgecolor": INK,
     "xtick.color": INK,
     "ytick.color": INK,
-    "axes.prop_cycle": cycler(color=PALETTE),
+    "axes.prop_cycle": cycler(color=PALETTE) + cycler(linestyle=LINESTYLES),
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.titlesize": 10,
