@@ -1,0 +1,111 @@
+"""Quasi-Newton methods: BFGS and L-BFGS (Nocedal and Wright, chapters 6 and 7)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..minimize import register_method
+from .driver import _finish, _norm, _solve
+from .line_search import strong_wolfe
+
+
+def _first_step_length(g):
+    """alpha_0 for the first iteration along -g: a step of unit length, 1 / ||g||."""
+    return 1.0 / max(_norm(g), 1e-300)
+
+
+@register_method("bfgs")
+def bfgs(f, x0, *, steps, tol, c1=1e-4, c2=0.9, **run):
+    """BFGS with the inverse-Hessian update and a strong-Wolfe line search (N&W Alg. 6.1).
+
+    p_t = -M_t g_t, x_{t+1} = x_t + alpha_t p_t, s = x_{t+1} - x_t,
+    y = g_{t+1} - g_t, rho = 1 / y's, and
+
+        M_{t+1} = (I - rho s y') M_t (I - rho y s') + rho s s'.
+
+    M_0 = I for the first step (tried with a step of unit length), then
+    rescaled to (s'y / y'y) I before the first update (N&W eq. 6.20). The Wolfe
+    conditions keep y's > 0, so every M_t stays positive definite; an update
+    with y's <= 0 (possible only through rounding) is skipped.
+    """
+
+    def make_iterate(f):
+        M = None
+
+        def iterate(x, fx, g):
+            nonlocal M
+            p = -g if M is None else -(M @ g)
+            alpha0 = _first_step_length(g) if M is None else 1.0
+            step = _finish(f, strong_wolfe(f, x, p, fx, g, alpha0, c1, c2))
+            if step is None:
+                return None
+            s, y = step.x - x, step.g - g
+            sy = float(s @ y)
+            if sy > 0:
+                M = (sy / float(y @ y)) * np.eye(x.size) if M is None else M
+                M = _bfgs_update(M, s, y, 1.0 / sy)
+            return step
+
+        return iterate
+
+    return _solve("bfgs", f, x0, make_iterate, steps=steps, tol=tol, **run)
+
+
+def _bfgs_update(M, s, y, rho):
+    """(I - rho s y') M (I - rho y s') + rho s s', expanded to rank-two terms."""
+    My = M @ y
+    return (M - rho * (np.outer(My, s) + np.outer(s, My))
+            + (rho**2 * float(y @ My) + rho) * np.outer(s, s))
+
+
+@register_method("lbfgs")
+def lbfgs(f, x0, *, steps, tol, m=10, c1=1e-4, c2=0.9, **run):
+    """Limited-memory BFGS: the two-loop recursion over the last ``m`` pairs (N&W Alg. 7.4, 7.5).
+
+    The direction p_t = -M_t g_t applies the BFGS inverse-Hessian update m
+    times to M_t^0 = gamma_t I, gamma_t = s'y / y'y of the newest pair
+    (N&W eq. 7.20), without forming any matrix: O(m dim) time and memory per
+    iteration. The first step goes along -g with a step of unit length; the
+    step length comes from the strong-Wolfe search, first trying alpha = 1.
+    """
+    if int(m) != m or m < 1:
+        raise ValueError(f"m must be a positive integer, got {m!r}")
+
+    def make_iterate(f):
+        pairs = []
+
+        def iterate(x, fx, g):
+            p = -_two_loop(g, pairs)
+            alpha0 = _first_step_length(g) if not pairs else 1.0
+            step = _finish(f, strong_wolfe(f, x, p, fx, g, alpha0, c1, c2))
+            if step is None:
+                return None
+            s, y = step.x - x, step.g - g
+            sy = float(s @ y)
+            if sy > 0:
+                pairs.append((s, y, 1.0 / sy))
+                del pairs[:-int(m)]
+            return step
+
+        return iterate
+
+    return _solve("lbfgs", f, x0, make_iterate, steps=steps, tol=tol, **run)
+
+
+def _two_loop(g, pairs):
+    """M g for the L-BFGS inverse-Hessian approximation M built from ``pairs`` (s, y, rho)."""
+    q = g.copy()
+    alphas = []
+    for s, y, rho in reversed(pairs):
+        a = rho * float(s @ q)
+        q -= a * y
+        alphas.append(a)
+    if pairs:
+        s, y, _ = pairs[-1]
+        q *= float(s @ y) / float(y @ y)
+    for (s, y, rho), a in zip(pairs, reversed(alphas), strict=True):
+        b = rho * float(y @ q)
+        q += (a - b) * s
+    return q
+
+
