@@ -126,8 +126,9 @@ def nesterov_momentum():
     the transform's iterates are the look-ahead points phi_t, and the gradient
     steps from them, theta_{t+1} = phi_t - grad f(phi_t) / smoothness, satisfy
     f(theta_t) - f* <= 2 smoothness ||theta_0 - theta*||^2 / (t + 1)^2 on a
-    smooth convex f (Su, Boyd and Candes 2016, Theorem 6). beta_0 multiplies an
-    empty buffer, so its value does not matter; 0 keeps every coefficient in [0, 1).
+    smooth convex f (Nesterov 1983; the constant 2 is Su, Boyd and Candes's,
+    2016). beta_0 multiplies an empty buffer, so its value does not matter; 0
+    keeps every coefficient in [0, 1).
     """
 
     def schedule(t):
