@@ -570,7 +570,7 @@ def _rate_map_guides(ax, lam, lrs, momenta):
     ax.plot(best_lr, best_momentum, "*", color="white", markeredgecolor=INK, markersize=13,
             label=r"optimum $(\eta^\star, \beta^\star)$")
     box = dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="none", alpha=0.8)
-    left, middle = 0.3 / high, 1 / high
+    left, middle = 0.45 / high, 1 / high
     labels = [
         (left, 0.5 * rates.critical_momentum(low, left), "slow direction\nover-damped"),
         (middle, 0.5 * (rates.critical_momentum(low, middle) + momenta.max()),

@@ -35,6 +35,7 @@ from .base import FUNCTIONS, STATIC_ENV, STATIC_NOTE, Explorer, static_mode
 from .hessian import FREE, HessianExplorer
 from .kernel_free import MAX_BYTES, Scrub, scrub, scrub2
 from .momentum import (
+    EigenErrorFigure,
     MomentumExplorer,
     eigen_error_figure,
     eigen_error_scrub,
@@ -58,6 +59,7 @@ __all__ = [
     "MomentumExplorer",
     "rate_map_scrub",
     "eigen_errors",
+    "EigenErrorFigure",
     "eigen_error_figure",
     "eigen_error_scrub",
     "TaylorExplorer",

@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from .. import functions, optimizers, plotting, rates
 from ..minimize import minimize
@@ -218,14 +220,23 @@ def rate_map_scrub(kappas, steps=200, **scrub_kw):
     guides) for each condition number in ``kappas``, behind a slider over kappa.
 
     The eigenvalues are kappa^-1 and 1, so eta on the x-axis is eta lambda_max.
+    The layout is fixed (no layout engine), which halves the time a frame takes.
     """
 
     def render(kappa):
-        fig, ax = plt.subplots(figsize=(7.0, 4.6), layout="constrained")
-        plotting.rate_map([1 / kappa, 1.0], LR_GRID, MOMENTUM_GRID, ax=ax, steps=steps)
+        fig = Figure(figsize=(7.0, 4.6))
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.09, 0.26, 0.72, 0.66))
+        image = plotting.rate_map([1 / kappa, 1.0], LR_GRID, MOMENTUM_GRID, ax=ax,
+                                  steps=steps, colorbar=False)
+        bar = fig.colorbar(image, cax=fig.add_axes((0.84, 0.26, 0.025, 0.66)),
+                           label=r"rate $\rho$ (grey: diverges)", extend="max")
+        bar.set_ticks([0, 0.9, 0.99, 0.999, 0.9999, 0.99999])
+        bar.set_ticklabels(["0", "0.9", "0.99", "0.999", "0.9999", "0.99999"])
         ax.set_xlabel(r"step size $\eta$ (in units of $1/\lambda_{\max}$)")
         ax.set_title(rf"$\kappa = {kappa:g}$")
-        fig.legend(loc="outside lower center", ncol=3, fontsize=8)
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8,
+                   bbox_to_anchor=(0.5, 0.0))
         return fig
 
     scrub_kw.setdefault("label", "condition number κ")
@@ -245,40 +256,66 @@ def eigen_errors(eigenvalues, lr, momentum, steps, nesterov=False):
     return minimize(f, np.ones(f.dim), tx, steps=steps, tol=0.0).history.x
 
 
-def eigen_error_figure(momentum, eigenvalues=(0.01, 0.1, 1.0), lr=1.0, steps=150):
+class EigenErrorFigure:
     """Left: |e_{t,i}| from a heavy-ball run (``eigen_errors``) in each eigen-direction,
     with the closed-form rho_i^t (thin, dotted). Right: rho_i against beta (closed form),
-    the current beta (vertical line) and the rates measured from the run (markers)."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    errors = eigen_errors(lam, lr, momentum, steps)
-    measured = plotting.momentum_rates(lam, [lr], [momentum], per_direction=True)[0, 0]
-    betas = np.linspace(0, 0.99, 400)
-    fig, (error_ax, rate_ax) = plt.subplots(1, 2, figsize=(9.5, 3.8), layout="constrained")
-    t = np.arange(steps + 1)
-    for k, value in enumerate(lam):
-        color, style, marker = (plotting.PALETTE[k], plotting.LINESTYLES[k],
-                                plotting.MARKERS[k])
-        label = rf"$\eta\lambda = {lr * value:g}$"
-        error_ax.plot(t, np.abs(errors[:, k]), color=color, linestyle=style, label=label)
-        rho = rates.heavy_ball_rate([value], lr, momentum)[0]
-        error_ax.plot(t, rho**t, ":", color=color, linewidth=0.9)
-        rate_ax.plot(betas, rates.heavy_ball_rate([value], lr, betas[:, None])[:, 0],
-                     color=color, linestyle=style, label=label)
-        rate_ax.plot(momentum, measured[k], marker, color=color, markersize=7,
-                     markeredgecolor=plotting.INK)
-    error_ax.set(yscale="log", ylim=(1e-12, 3.0), xlim=(0, steps), xlabel="step $t$",
-                 ylabel=r"$|e_{t,i}|$ (dotted: $\rho_i^t$)")
-    error_ax.legend(loc="lower left")
-    rate_ax.axvline(momentum, color=plotting.INK, linewidth=0.8)
-    rate_ax.plot(betas, np.sqrt(betas), color="0.6", linewidth=0.8, zorder=0)
-    rate_ax.text(0.05, 0.26, r"$\sqrt{\beta}$", color="0.4", fontsize=9)
-    rate_ax.set(xlabel=r"momentum $\beta$", ylabel=r"rate $\rho_i$ (markers: measured)",
-                xlim=(0, 1), ylim=(0, 1.02), title=rf"$\beta = {momentum:g}$")
-    return fig
+    the current beta (vertical line) and the rates measured from the run (markers).
+
+    One figure, laid out once; ``draw(momentum)`` moves its lines to a new beta and
+    returns it (so that a scrub over beta does not lay out every frame again).
+    """
+
+    def __init__(self, eigenvalues=(0.01, 0.1, 1.0), lr=1.0, steps=150):
+        self.eigenvalues = np.asarray(eigenvalues, dtype=float)
+        self.lr, self.steps = float(lr), int(steps)
+        self.fig = Figure(figsize=(9.5, 3.8))
+        FigureCanvasAgg(self.fig)
+        error_ax, rate_ax = self.fig.subplots(1, 2)
+        self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
+        betas = np.linspace(0, 0.99, 400)
+        self.errors, self.envelopes, self.markers = [], [], []
+        for k, value in enumerate(self.eigenvalues):
+            color, style, marker = (plotting.PALETTE[k], plotting.LINESTYLES[k],
+                                    plotting.MARKERS[k])
+            label = rf"$\eta\lambda = {self.lr * value:g}$"
+            self.errors.append(error_ax.plot([], [], color=color, linestyle=style,
+                                             label=label)[0])
+            self.envelopes.append(error_ax.plot([], [], ":", color=color, linewidth=0.9)[0])
+            rate_ax.plot(betas, rates.heavy_ball_rate([value], self.lr, betas[:, None])[:, 0],
+                         color=color, linestyle=style, label=label)
+            self.markers.append(rate_ax.plot([], [], marker, color=color, markersize=7,
+                                             markeredgecolor=plotting.INK)[0])
+        error_ax.set(yscale="log", ylim=(1e-12, 3.0), xlim=(0, self.steps), xlabel="step $t$",
+                     ylabel=r"$|e_{t,i}|$ (dotted: $\rho_i^t$)")
+        error_ax.legend(loc="lower left")
+        self.line = rate_ax.axvline(0.0, color=plotting.INK, linewidth=0.8)
+        rate_ax.plot(betas, np.sqrt(betas), color="0.6", linewidth=0.8, zorder=0)
+        rate_ax.text(0.1, 0.42, r"$\sqrt{\beta}$", color="0.4", fontsize=9)
+        rate_ax.set(xlabel=r"momentum $\beta$", ylabel=r"rate $\rho_i$ (markers: measured)",
+                    xlim=(0, 1), ylim=(0, 1.02))
+        self.title = rate_ax.set_title(" ")
+
+    def draw(self, momentum):
+        errors = eigen_errors(self.eigenvalues, self.lr, momentum, self.steps)
+        measured = plotting.momentum_rates(self.eigenvalues, [self.lr], [momentum],
+                                           per_direction=True)[0, 0]
+        t = np.arange(self.steps + 1)
+        closed = rates.heavy_ball_rate(self.eigenvalues, self.lr, momentum)
+        for k in range(self.eigenvalues.size):
+            self.errors[k].set_data(t, np.abs(errors[:, k]))
+            self.envelopes[k].set_data(t, closed[k] ** t)
+            self.markers[k].set_data([momentum], [measured[k]])
+        self.line.set_xdata([momentum, momentum])
+        self.title.set_text(rf"$\beta = {momentum:g}$")
+        return self.fig
+
+
+def eigen_error_figure(momentum, eigenvalues=(0.01, 0.1, 1.0), lr=1.0, steps=150):
+    """``EigenErrorFigure(eigenvalues, lr, steps).draw(momentum)``: a new figure."""
+    return EigenErrorFigure(eigenvalues, lr, steps).draw(momentum)
 
 
 def eigen_error_scrub(momenta, eigenvalues=(0.01, 0.1, 1.0), lr=1.0, steps=150, **scrub_kw):
-    """``eigen_error_figure`` for each momentum in ``momenta``, behind a slider over beta."""
+    """``EigenErrorFigure`` at each momentum in ``momenta``, behind a slider over beta."""
     scrub_kw.setdefault("label", "momentum β")
-    return scrub(lambda beta: eigen_error_figure(beta, eigenvalues, lr, steps), momenta,
-                 **scrub_kw)
+    return scrub(EigenErrorFigure(eigenvalues, lr, steps).draw, momenta, **scrub_kw)
