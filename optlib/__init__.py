@@ -10,7 +10,7 @@ Modules that need matplotlib, ipywidgets or torch (plotting, widgets, torch,
 
 import importlib
 
-from . import functions, optimizers, schedules, second_order  # registers "newton", "bfgs"…
+from . import functions, optimizers, rates, schedules, second_order  # registers "newton", "bfgs"…
 from .minimize import History, Result, minimize
 from .optimizers import (
     Transform,
@@ -30,7 +30,7 @@ _LAZY_MODULES = {"plotting", "widgets", "torch", "nn", "data", "exercises", "lan
                  "assign", "inplace"}
 
 __all__ = [
-    "functions", "optimizers", "schedules", "second_order",
+    "functions", "optimizers", "rates", "schedules", "second_order",
     "minimize", "Result", "History", "Transform",
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam",
     "chain", "clip_by_global_norm", "clip_by_value",

@@ -30,6 +30,8 @@ __all__ = [
     "monkey_saddle",
     "six_hump_camel",
     "rastrigin",
+    "lessard_recht_packard",
+    "nesterov_worst_case",
     "check_grad",
     "inner",
 ]
@@ -43,7 +45,10 @@ class Objective:
     ``hess(x)`` shape ``x.shape + (dim,)``; ``hvp(x, v) = H(x) v`` (computed
     from ``hess`` unless a cheaper rule is given). ``x_star`` is one global
     minimizer, ``minima`` all known local minimizers (one per row), ``domain``
-    the box ``((lo, hi), ...)`` that plots show.
+    the box ``((lo, hi), ...)`` that plots show. ``smoothness`` and
+    ``strong_convexity``, where known, bound every eigenvalue of every Hessian:
+    strong_convexity <= lambda_i(H(x)) <= smoothness (strong_convexity = 0 for a
+    convex f that is not strongly convex).
     """
 
     name: str
@@ -56,6 +61,8 @@ class Objective:
     f_star: float | None = None
     minima: np.ndarray | None = None
     domain: tuple | None = None
+    smoothness: float | None = None
+    strong_convexity: float | None = None
 
     def _point(self, x, argument="x"):
         x = np.asarray(x, dtype=float)
@@ -107,7 +114,9 @@ def quadratic(A, b=None, name="quadratic"):
     """f(x) = 1/2 x'Ax - b'x, with gradient Ax - b and Hessian A.
 
     ``A`` must be square and symmetric. When A is positive definite the
-    minimizer is x* = A^{-1} b.
+    minimizer is x* = A^{-1} b. The smoothness constant is the largest |eigenvalue|
+    of A, the strong-convexity constant its smallest eigenvalue (None when
+    that is negative).
     """
     A = np.asarray(A, dtype=float)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
@@ -119,7 +128,8 @@ def quadratic(A, b=None, name="quadratic"):
     if b.shape != (dim,):
         raise ValueError(f"b must have shape ({dim},), got {b.shape}")
     x_star = f_star = minima = None
-    if np.all(np.linalg.eigvalsh(A) > 0):
+    eigenvalues = np.linalg.eigvalsh(A)
+    if np.all(eigenvalues > 0):
         x_star = np.linalg.solve(A, b)
         f_star = float(-0.5 * b @ x_star)
         minima = x_star[None]
@@ -136,6 +146,8 @@ def quadratic(A, b=None, name="quadratic"):
         f_star=f_star,
         minima=minima,
         domain=tuple((c - radius, c + radius) for c in center),
+        smoothness=float(np.abs(eigenvalues).max()),
+        strong_convexity=float(eigenvalues[0]) if eigenvalues[0] >= 0 else None,
     )
 
 
@@ -338,6 +350,81 @@ def rastrigin(dim=2, A=10.0):
     x_star = np.zeros(dim)
     return Objective("rastrigin", dim, value, grad, hess, hvp, x_star=x_star, f_star=0.0,
                      minima=x_star[None], domain=((-5.12, 5.12),) * dim)
+
+
+def lessard_recht_packard():
+    """The smooth, strongly convex function of Lessard, Recht and Packard (2016, sec. 4.6).
+
+        f(x) = 25 x^2 / 2             for x < 1,
+               x^2 / 2 + 24 x - 12    for 1 <= x < 2,
+               25 x^2 / 2 - 24 x + 36 for x >= 2,
+
+    one-dimensional, with f'' in {1, 25}: smoothness 25, strong convexity 1,
+    kappa = 25, minimum 0 at 0. Heavy ball tuned for the quadratics of that
+    kappa (eta = 1/9, beta = 4/9) cycles on it from some starts.
+    """
+
+    def value(x):
+        u = x[..., 0]
+        return np.where(u < 1, 12.5 * u**2,
+                        np.where(u < 2, 0.5 * u**2 + 24 * u - 12, 12.5 * u**2 - 24 * u + 36))
+
+    def grad(x):
+        return np.where(x < 1, 25 * x, np.where(x < 2, x + 24, 25 * x - 24))
+
+    def hess(x):
+        return np.where(x < 1, 25.0, np.where(x < 2, 1.0, 25.0))[..., None]
+
+    return Objective("lessard_recht_packard", 1, value, grad, hess, x_star=np.zeros(1),
+                     f_star=0.0, minima=np.zeros((1, 1)), domain=((-3.0, 4.0),),
+                     smoothness=25.0, strong_convexity=1.0)
+
+
+def _second_difference(x):
+    """A x for the tridiagonal A = tridiag(-1, 2, -1), along the last axis."""
+    out = 2 * x
+    out[..., 1:] -= x[..., :-1]
+    out[..., :-1] -= x[..., 1:]
+    return out
+
+
+def nesterov_worst_case(dim, smoothness=1.0):
+    """Nesterov's (2004, sec. 2.1.2) worst smooth convex quadratic in ``dim`` dimensions.
+
+        f(x) = smoothness/4 [ (x_1^2 + sum_{i<d} (x_i - x_{i+1})^2 + x_d^2) / 2 - x_1 ],
+
+    a quadratic 1/2 x'Hx - b'x with H = smoothness/4 tridiag(-1, 2, -1) and
+    b = smoothness/4 e_1. Its minimizer is x*_i = 1 - i/(d+1), f* = smoothness/8
+    (1/(d+1) - 1). Every eigenvalue of H, smoothness sin^2(k pi / (2(d+1))),
+    lies in (0, smoothness); the smallest is the strong-convexity constant.
+    From x_0 = 0 the t-th iterate of any method that steps along past
+    gradients has zeros beyond coordinate t: the lower bound of first-order
+    methods rests on this.
+    """
+    if int(dim) != dim or dim < 1:
+        raise ValueError(f"dim must be a positive integer, got {dim!r}")
+    if not np.isfinite(smoothness) or smoothness <= 0:
+        raise ValueError(f"smoothness must be a finite number > 0, got {smoothness!r}")
+    d, scale = int(dim), smoothness / 4
+
+    def grad(x):
+        g = scale * _second_difference(x)
+        g[..., 0] -= scale
+        return g
+
+    def value(x):
+        return 0.5 * inner(x, scale * _second_difference(x)) - scale * x[..., 0]
+
+    H = scale * (2 * np.eye(d) - np.eye(d, k=1) - np.eye(d, k=-1))
+    x_star = 1 - np.arange(1, d + 1) / (d + 1)
+    return Objective(
+        f"nesterov_worst_case({d})", d, value, grad,
+        lambda x: np.broadcast_to(H, x.shape + (d,)).copy(),
+        lambda x, v: scale * _second_difference(v),
+        x_star=x_star, f_star=smoothness / 8 * (1 / (d + 1) - 1), minima=x_star[None],
+        domain=((-0.5, 1.5),) * d, smoothness=float(smoothness),
+        strong_convexity=float(smoothness * np.sin(np.pi / (2 * (d + 1))) ** 2),
+    )
 
 
 def _polish_minima(grad, hess, guesses, iterations=20):

@@ -121,34 +121,59 @@ def _with_l2(g, x, weight_decay):
 
 class SGDState(NamedTuple):
     count: int
-    velocity: Any
+    momentum_buffer: Any
 
 
-def sgd(lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-    """Stochastic gradient descent with heavy-ball or Nesterov momentum.
+def _check_momentum(momentum):
+    if callable(momentum):
+        _check("momentum (the schedule's value at t=0)", momentum(0), 0.0, 1.0, high_open=True)
+        return momentum
+    return _check("momentum", momentum, 0.0, 1.0, high_open=True)
 
-        b_t = mu b_{t-1} + g_t                       (b_0 = 0)
-        step = -eta b_t                              (heavy ball, Polyak 1964)
-        step = -eta (g_t + mu b_t)                   (Nesterov, torch.optim's form)
 
-    With mu = 0 this is plain gradient descent, step = -eta g_t. Nesterov's
-    rule here is the one of torch.optim and Sutskever et al. (2013) rewritten
-    in the look-ahead variable; the gradient is taken at the current iterate.
+def sgd(lr, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0):
+    """Stochastic gradient descent with heavy-ball or Nesterov momentum, torch.optim's form.
+
+        m_t = beta_t m_{t-1} + (1 - dampening) g_t   (m_0 = g_0: the first step is undamped)
+        step = -eta_t m_t                            (heavy ball, Polyak 1964)
+        step = -eta_t (g_t + beta_{t+1} m_t)         (Nesterov)
+
+    With beta = 0 this is plain gradient descent, step = -eta g_t. ``momentum``
+    (beta) is a number in [0, 1), an array, or a schedule t -> beta_t like
+    ``lr``. With a constant lr, heavy ball is Polyak's v_{t+1} = beta v_t - g_t,
+    theta_{t+1} = theta_t + eta v_{t+1} (with v_{t+1} = -m_t), and Nesterov's
+    rule is Sutskever et al.'s (2013) look-ahead form rewritten in the
+    look-ahead point theta_t + eta beta_t v_t, at which the gradient is then
+    taken. That is why the Nesterov step uses the next coefficient
+    beta_{t+1}: for any momentum schedule the iterates are exactly those
+    look-ahead points. (torch.optim's momentum is a constant of its parameter
+    group; with a constant beta the two agree to rounding.)
+    ``dampening`` scales the gradient's share of the buffer, except at the
+    first step, as in torch.optim; Nesterov needs dampening = 0.
     """
     _check_lr(lr)
-    _check("momentum", momentum, 0.0, 1.0, high_open=True)
+    _check_momentum(momentum)
     _check("weight_decay", weight_decay)
+    _check("dampening", dampening, 0.0, 1.0)
+    damped = not (isinstance(dampening, (int, float)) and dampening == 0)
+    if nesterov and damped:
+        raise ValueError(f"Nesterov momentum needs dampening = 0, got {dampening!r}")
 
     def init(x):
         return SGDState(0, _zeros(x))
 
     def update(g, state, x):
         _namespace(g, x)
-        eta, mu = _value(lr, state.count, x), _value(momentum, state.count, x)
-        g = _with_l2(g, x, _value(weight_decay, state.count, x))
-        b = mu * state.velocity + g
-        direction = g + mu * b if nesterov else b
-        return -eta * direction, SGDState(state.count + 1, b)
+        t = state.count
+        eta, beta = _value(lr, t, x), _value(momentum, t, x)
+        g = _with_l2(g, x, _value(weight_decay, t, x))
+        if damped and t > 0:
+            g_share = (1 - _value(dampening, t, x)) * g
+        else:
+            g_share = g
+        m = beta * state.momentum_buffer + g_share
+        direction = g + _value(momentum, t + 1, x) * m if nesterov else m
+        return -eta * direction, SGDState(t + 1, m)
 
     return Transform(init, update, lr, elementwise=True)
 

@@ -23,8 +23,9 @@ import matplotlib as mpl
 import numpy as np
 from cycler import cycler
 
-from . import functions, optimizers
+from . import functions, optimizers, rates
 from .functions import Objective
+from .rates import heavy_ball_rate
 
 __all__ = [
     "PALETTE",
@@ -46,6 +47,8 @@ __all__ = [
     "heavy_ball_rate",
     "momentum_rates",
     "rate_map",
+    "rate_norm",
+    "RATE_FLOOR",
 ]
 
 #: The Okabe-Ito palette without its yellow: distinguishable under the common colour-vision
@@ -414,117 +417,169 @@ def _grid(name, values, low, high, low_open=False):
     return values
 
 
-def heavy_ball_rate(eigenvalues, lr, momentum):
-    """The closed-form rate of heavy-ball momentum on a quadratic (Polyak 1964).
-
-    In the eigen-direction with eigenvalue lambda the error obeys
-    (e_{t+1}, e_t) = M (e_t, e_{t-1}) with M = [[1 + mu - eta lambda, -mu], [1, 0]],
-    whose eigenvalues solve z^2 - (1 + mu - eta lambda) z + mu = 0. The rate is
-    the larger |z|: sqrt(mu) when the roots are complex, else
-    (|a| + sqrt(a^2 - 4 mu)) / 2 with a = 1 + mu - eta lambda.
-
-    ``eigenvalues`` has shape (d,); ``lr`` and ``momentum`` broadcast together.
-    Returns the rate in each eigen-direction, shape broadcast(lr, momentum) + (d,).
-    """
-    lam = np.asarray(eigenvalues, dtype=float)
-    lr = np.asarray(lr, dtype=float)[..., None]
-    momentum = np.asarray(momentum, dtype=float)[..., None]
-    a = 1 + momentum - lr * lam
-    discriminant = a**2 - 4 * momentum
-    real = (np.abs(a) + np.sqrt(np.maximum(discriminant, 0))) / 2
-    return np.where(discriminant >= 0, real, np.sqrt(momentum))
-
-
-def momentum_rates(eigenvalues, lrs, momenta, steps=1000):
+def momentum_rates(eigenvalues, lrs, momenta, steps=1000, per_direction=False, norm=False):
     """The convergence rate of heavy-ball momentum on a quadratic, measured for a whole
     (momentum x step size) grid in one batched run of ``optlib.sgd``.
 
     The quadratic is 1/2 sum_i lambda_i x_i^2 (a scalar ``eigenvalues`` is a
     condition number kappa: eigenvalues 1 and kappa). Every grid cell starts at
-    x_0 = (1, ..., 1) and runs ``steps`` steps with its own eta and mu (the
-    transform takes them as arrays). The rate is rho = lim ||s_t||^(1/t) with
-    s_t = (x_t, x_{t-1}), read off as the slope of the upper envelope of
-    log ||s_t|| over the later half of the run (of the part before it under- or
-    overflows). It agrees with ``heavy_ball_rate`` maximised over the
-    eigenvalues to about 1/steps.
+    x_0 = (1, ..., 1) with zero velocity and runs ``steps`` + 1 steps with its
+    own eta and beta (the transform takes them as arrays). Along coordinate i
+    the states s_t = (x_t, x_{t-1}) (x_{-1} = x_0) obey s_{t+1} = M s_t for a
+    2 x 2 matrix M that the run never sees, and two consecutive states give
+    back the map the run applied over T = ``steps`` steps:
 
-    Returns an array of shape (len(momenta), len(lrs)); rates > 1 diverge.
+        [s_T, s_{T+1}] = M^T [s_0, s_1],   so   M^T = [s_T, s_{T+1}] [s_0, s_1]^{-1}.
+
+    The rate is the spectral radius of that map, rho(M^T)^(1/T), which is
+    rho whatever T (up to rounding). With ``norm=True`` it is instead
+    ||M^T||^(1/T) (spectral norm), the largest factor by which T steps shrink
+    any state, per step: what watching an error decay can show. It tends to
+    rho from above (Gelfand's formula), within the factor of
+    ``rates.power_norm_bound``: about log(T)/T above rho where M has a
+    double root and errors decay like t rho^t. The states are rescaled by
+    powers of two as the run goes, so that nothing under- or overflows.
+
+    Returns shape (len(momenta), len(lrs)), the largest rate over the
+    directions, or (len(momenta), len(lrs), d) with ``per_direction``; rates
+    > 1 diverge.
     """
     lam = _eigenvalues(eigenvalues)
     lrs = _grid("lrs", lrs, 0.0, np.inf, low_open=True)
     momenta = _grid("momenta", momenta, 0.0, 1.0)
-    if int(steps) != steps or steps < 8:
-        raise ValueError(f"steps must be an integer >= 8, got {steps!r}")
+    if int(steps) != steps or steps < 3:
+        raise ValueError(f"steps must be an integer >= 3, got {steps!r}")
     f = functions.quadratic(np.diag(lam))
     tx = optimizers.sgd(lrs[None, :, None], momentum=momenta[:, None, None])
-    log_norms = _log_state_norms(f, tx, np.ones((momenta.size, lrs.size, lam.size)), int(steps))
-    return np.exp(_envelope_slope(log_norms))
-
-
-def _log_state_norms(f, tx, x, steps):
-    """log ||(x_t, x_{t-1})|| for t = 0..steps (x_{-1} = x_0), shape (steps + 1, ...)."""
-    state, previous = tx.init(x), x
-    out = np.empty((steps + 1,) + x.shape[:-1])
-    out[0] = 0.5 * np.log(2 * np.sum(x * x, axis=-1))
+    x0 = np.ones((momenta.size, lrs.size, lam.size))
     with np.errstate(all="ignore"):
-        for t in range(steps):
-            step, state = tx.update(f.grad(x), state, x)
-            x, previous = x + step, x
-            out[t + 1] = 0.5 * np.log(np.sum(x * x, axis=-1) + np.sum(previous * previous, -1))
-    return out
+        x1, (before, last, after), log_scale = _run_rescaled(f, tx, x0, int(steps))
+        # [s_0, s_1]^{-1} = [[x_0, -x_1], [-x_0, x_0]] / (x_0 (x_0 - x_1))
+        det = x0 * (x0 - x1)
+        power = [[(last - after) * x0 / det, (after * x0 - last * x1) / det],
+                 [(before - last) * x0 / det, (last * x0 - before * x1) / det]]
+        size = _spectral_norm_2x2(power) if norm else rates.spectral_radius(
+            power[0][0] + power[1][1], power[0][0] * power[1][1] - power[0][1] * power[1][0])
+        log_rate = (np.log(size) + log_scale) / steps
+    rate = np.where(np.isnan(log_rate), np.inf, np.exp(log_rate))
+    return rate if per_direction else rate.max(axis=-1)
 
 
-def _envelope_slope(log_norms, bound=300.0):
-    """Per cell, the slope between the peaks of log-norm in two windows, ending halfway
-    through and at the end of the run's finite part (|log-norm| < ``bound``).
-
-    The peaks ride over the oscillation of complex eigenvalues; the windows are
-    a quarter of the finite part long.
-    """
-    steps = log_norms.shape[0] - 1
-    finite = np.isfinite(log_norms) & (np.abs(log_norms) < bound)
-    end = np.where(finite.all(axis=0), steps, np.argmin(finite, axis=0) - 1)
-    middle = end // 2
-    width = np.maximum(1, (end - middle) // 2)
-    offsets = np.arange(steps // 4 + 2)
-    series = np.moveaxis(log_norms, 0, -1)
-
-    def peak(stop):
-        index = stop[..., None] - offsets
-        inside = (offsets < width[..., None]) & (index >= 0)
-        values = np.where(inside, np.take_along_axis(series, np.maximum(index, 0), -1), -np.inf)
-        best = np.argmax(values, axis=-1)
-        return np.take_along_axis(values, best[..., None], -1)[..., 0], stop - best
-
-    (early, t_early), (late, t_late) = peak(middle), peak(end)
-    return (late - early) / np.maximum(t_late - t_early, 1)
+def _run_rescaled(f, tx, x, steps, every=16):
+    """Run steps + 1 steps from x; return x_1, (x_{T-1}, x_T, x_{T+1}) and the log of the
+    power-of-two factors divided out of them (per entry) to keep them in range."""
+    state, previous, older = tx.init(x), x, x
+    log_scale = np.zeros(x.shape)
+    first = None
+    for t in range(steps + 1):
+        step, state = tx.update(f.grad(x), state, x)
+        x, previous, older = x + step, x, previous
+        if first is None:
+            first = x.copy()
+        if (t + 1) % every == 0:
+            _, exponent = np.frexp(np.maximum(np.abs(x), np.abs(previous)))
+            x, previous, older = (np.ldexp(v, -exponent) for v in (x, previous, older))
+            state = state._replace(momentum_buffer=np.ldexp(state.momentum_buffer, -exponent))
+            log_scale += exponent * np.log(2.0)
+    return first, (older, previous, x), log_scale
 
 
-def rate_map(eigenvalues, lrs=None, momenta=None, ax=None, steps=1000, colorbar=True):
-    """The convergence-rate map of heavy-ball momentum over (step size eta, momentum mu).
+def _spectral_norm_2x2(A):
+    """The largest singular value of [[a, b], [c, d]] given as nested lists of arrays."""
+    (a, b), (c, d) = A
+    frobenius = a * a + b * b + c * c + d * d
+    det = a * d - b * c
+    return np.sqrt((frobenius + np.sqrt(np.maximum(frobenius**2 - 4 * det**2, 0))) / 2)
 
-    Colour is the rate rho from ``momentum_rates`` (lower converges faster;
-    the scale starts at the best rate rounded down to a tenth); grey cells
-    diverge (rho >= 1). A star marks the fastest cell. Defaults: eta in
-    (0, 4 / lambda_max], mu in [0, 0.99]. Returns the AxesImage, whose array
-    holds the rates.
+
+#: The rate map colours rho by the number of nines of 1 - rho, down to this floor.
+RATE_FLOOR = 1e-6
+
+
+def rate_norm():
+    """rho -> -log10(1 - rho) as a colour scale from rho = 0 to 1 - RATE_FLOOR: rates near 1
+    (0.9, 0.99, 0.999 are one, two, three steps apart) stay apart; rho >= 1 is 'over'."""
+    from matplotlib.colors import FuncNorm
+
+    def forward(rho):
+        rho = np.asarray(rho, dtype=float)
+        with np.errstate(all="ignore"):
+            nines = -np.log10(np.maximum(1 - rho, RATE_FLOOR))
+        return np.where(rho >= 1, -np.log10(RATE_FLOOR) + 1, nines)
+
+    def inverse(nines):
+        return 1 - 10.0 ** -np.asarray(nines, dtype=float)
+
+    return FuncNorm((forward, inverse), vmin=0.0, vmax=1 - RATE_FLOOR)
+
+
+def rate_map(eigenvalues, lrs=None, momenta=None, ax=None, steps=1000, colorbar=True,
+             guides=True):
+    """The convergence-rate map of heavy-ball momentum over (step size eta, momentum beta).
+
+    Colour is the rate rho measured by ``momentum_rates`` on the scale of
+    ``rate_norm`` (darker converges faster); grey cells diverge (rho >= 1). An
+    open circle marks the fastest cell. With ``guides`` the closed forms are
+    drawn over it: the critical-damping curves beta = (1 - sqrt(eta lambda))^2
+    of lambda_min (dashed) and lambda_max (dotted), the stability limit
+    eta lambda_max = 2 (1 + beta) (solid), Polyak's optimum (star, from
+    ``rates.heavy_ball_tuning``), and a label in each region. Defaults: eta in
+    (0, 4 / lambda_max], beta in [0, 0.99]. Returns the AxesImage, whose
+    array holds the rates.
     """
     ax = _axes(ax)
     lam = _eigenvalues(eigenvalues)
     lrs = np.linspace(0, 4 / lam.max(), 121)[1:] if lrs is None else lrs
     momenta = np.linspace(0, 0.99, 100) if momenta is None else momenta
-    rates = momentum_rates(lam, lrs, momenta, steps)
+    measured = momentum_rates(lam, lrs, momenta, steps)
     cmap = mpl.colormaps["viridis"].with_extremes(over="#d9d9d9")
-    image = ax.imshow(rates, origin="lower", aspect="auto", cmap=cmap, vmax=1,
-                      vmin=np.floor(10 * min(float(rates.min()), 0.9)) / 10,
+    image = ax.imshow(measured, origin="lower", aspect="auto", cmap=cmap, norm=rate_norm(),
                       extent=_extent(lrs, momenta), interpolation="nearest")
-    best = np.unravel_index(np.argmin(rates), rates.shape)
-    ax.plot(lrs[best[1]], momenta[best[0]], "*", color="white", markeredgecolor=INK,
-            markersize=11)
-    ax.set(xlabel=r"step size $\eta$", ylabel=r"momentum $\mu$")
+    best = np.unravel_index(np.argmin(measured), measured.shape)
+    ax.plot(lrs[best[1]], momenta[best[0]], "o", color="white", markeredgecolor=INK,
+            markersize=8, label="fastest cell")
+    if guides:
+        _rate_map_guides(ax, lam, np.asarray(lrs, dtype=float), np.asarray(momenta))
+    ax.set(xlabel=r"step size $\eta$", ylabel=r"momentum $\beta$",
+           xlim=image.get_extent()[:2], ylim=image.get_extent()[2:])
     if colorbar:
-        ax.figure.colorbar(image, ax=ax, label=r"rate $\rho$ (grey: diverges)", extend="max")
+        bar = ax.figure.colorbar(image, ax=ax, label=r"rate $\rho$ (grey: diverges)",
+                                 extend="max")
+        bar.set_ticks([0, 0.9, 0.99, 0.999, 0.9999, 0.99999])
+        bar.set_ticklabels(["0", "0.9", "0.99", "0.999", "0.9999", "0.99999"])
     return image
+
+
+def _rate_map_guides(ax, lam, lrs, momenta):
+    """The closed forms over a rate map: critical damping, stability, the optimum, labels."""
+    low, high = lam.min(), lam.max()
+    eta = np.linspace(lrs.min(), lrs.max(), 400)
+
+    def guide(x, y, style, label):
+        ax.plot(x, y, "-", color="white", linewidth=3.2, alpha=0.8)  # a halo, for contrast
+        ax.plot(x, y, style, color=INK, linewidth=1.4, label=label)
+
+    for value, style, name in ((low, "--", r"\lambda_{\min}"), (high, ":", r"\lambda_{\max}")):
+        inside = eta * value < 4
+        guide(eta[inside], rates.critical_momentum(value, eta[inside]), style,
+              f"critical damping of ${name}$")
+    beta = np.linspace(0, 1, 50)
+    guide(rates.stability_limit(beta[:-1]) / high, beta[:-1], "-",
+          r"stability limit $\eta\lambda_{\max} = 2(1+\beta)$")
+    best_lr, best_momentum, _ = rates.heavy_ball_tuning(lam)
+    ax.plot(best_lr, best_momentum, "*", color="white", markeredgecolor=INK, markersize=13,
+            label=r"optimum $(\eta^\star, \beta^\star)$")
+    box = dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="none", alpha=0.8)
+    left, middle = 0.45 / high, 1 / high
+    labels = [
+        (left, 0.5 * rates.critical_momentum(low, left), "slow direction\nover-damped"),
+        (middle, 0.5 * (rates.critical_momentum(low, middle) + momenta.max()),
+         r"ripples, $\rho = \sqrt{\beta}$"),
+        (0.5 * (2.4 / high + lrs.max()), 0.12, "diverges"),
+    ]
+    for x, y, text in labels:
+        if lrs.min() <= x <= lrs.max() and momenta.min() <= y <= momenta.max():
+            ax.text(x, y, text, ha="center", va="center", fontsize=8, color=INK, bbox=box)
 
 
 def _extent(xs, ys):

@@ -1,6 +1,8 @@
-"""Learning-rate schedules: callables t -> eta_t, with t = 0, 1, 2, ... the step count.
+"""Schedules: callables t -> eta_t (or t -> beta_t), with t = 0, 1, 2, ... the step count.
 
-Pass one as ``lr`` to any transform: ``ol.sgd(ol.schedules.cosine(0.1, 1000))``.
+Pass one as ``lr`` to any transform: ``ol.sgd(ol.schedules.cosine(0.1, 1000))``,
+or a momentum schedule as ``momentum``:
+``ol.sgd(0.1, momentum=ol.schedules.nesterov_momentum(), nesterov=True)``.
 Each schedule works on an integer t or an array of them, so a whole curve is
 one call: ``schedule(np.arange(1000))``.
 """
@@ -9,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["constant", "linear_decay", "inverse_time", "exponential", "step", "cosine", "warmup"]
+__all__ = ["constant", "linear_decay", "inverse_time", "exponential", "step", "cosine", "warmup",
+           "nesterov_momentum"]
 
 
 def _positive(name, value):
@@ -112,3 +115,24 @@ def warmup(schedule, steps):
         return _scalar_if_scalar(t, factor * np.asarray(schedule(t)))
 
     return warmed
+
+
+def nesterov_momentum():
+    """Nesterov's (1983) momentum schedule for smooth convex losses.
+
+        beta_t = (t - 1) / (t + 2)   for t >= 1,   beta_0 = 0.
+
+    With ``ol.sgd(1 / smoothness, momentum=nesterov_momentum(), nesterov=True)``
+    the transform's iterates are the look-ahead points phi_t, and the gradient
+    steps from them, theta_{t+1} = phi_t - grad f(phi_t) / smoothness, satisfy
+    f(theta_t) - f* <= 2 smoothness ||theta_0 - theta*||^2 / (t + 1)^2 on a
+    smooth convex f (Nesterov 1983; the constant 2 is Su, Boyd and Candes's,
+    2016). beta_0 multiplies an empty buffer, so its value does not matter; 0
+    keeps every coefficient in [0, 1).
+    """
+
+    def schedule(t):
+        steps = _steps(t)
+        return _scalar_if_scalar(t, np.where(steps >= 1, (steps - 1) / (steps + 2), 0.0))
+
+    return schedule

@@ -94,9 +94,36 @@ def linear_decay(t, lr0, lr_tau, tau):
     return (1 - alpha) * lr0 + alpha * lr_tau
 
 
-def heavy_ball_step(x, g, b, lr, momentum):
-    b = momentum * b + g
-    return x - lr * b, b
+def heavy_ball_step(theta, g, m, lr, momentum):
+    m = momentum * m + g
+    return theta - lr * m, m
+
+
+def momentum_tuning(H):
+    eigenvalues = np.linalg.eigvalsh(H)
+    root_kappa = np.sqrt(eigenvalues[-1] / eigenvalues[0])
+    rate = (root_kappa - 1) / (root_kappa + 1)
+    return 4 / (np.sqrt(eigenvalues[-1]) + np.sqrt(eigenvalues[0])) ** 2, rate**2, rate
+
+
+def nesterov_lookahead(grad, theta0, lr, momentum, steps):
+    thetas = [np.asarray(theta0, dtype=float)]
+    delta = np.zeros_like(thetas[0])
+    for _ in range(steps):
+        delta = momentum * delta - lr * grad(thetas[-1] + momentum * delta)
+        thetas.append(thetas[-1] + delta)
+    return np.array(thetas)
+
+
+def momentum_iterations(kappa, delta):
+    def count(rate):
+        t = 0
+        while rate**t > delta:
+            t += 1
+        return t
+
+    root = np.sqrt(kappa)
+    return count((kappa - 1) / (kappa + 1)), count((root - 1) / (root + 1))
 
 
 def adam_step(x, g, m, v, t, lr, b1, b2, eps):
@@ -122,6 +149,9 @@ RIGHT = {
     "minibatches": minibatches,
     "linear_decay": linear_decay,
     "heavy_ball_step": heavy_ball_step,
+    "momentum_tuning": momentum_tuning,
+    "nesterov_lookahead": nesterov_lookahead,
+    "momentum_iterations": momentum_iterations,
     "adam_step": adam_step,
 }
 
@@ -187,9 +217,32 @@ def _no_clamp(t, lr0, lr_tau, tau):
     return (1 - t / tau) * lr0 + (t / tau) * lr_tau
 
 
-def _sutskever(x, g, b, lr, momentum):
-    v = momentum * b - lr * g
-    return x + v, v
+def _sutskever(theta, g, m, lr, momentum):
+    v = momentum * m - lr * g
+    return theta + v, v
+
+
+def _unsquared_momentum(H):
+    lr, momentum, rate = momentum_tuning(H)
+    return lr, rate, rate
+
+
+def _heavy_ball_not_nesterov(grad, theta0, lr, momentum, steps):
+    thetas = [np.asarray(theta0, dtype=float)]
+    delta = np.zeros_like(thetas[0])
+    for _ in range(steps):
+        delta = momentum * delta - lr * grad(thetas[-1])
+        thetas.append(thetas[-1] + delta)
+    return np.array(thetas)
+
+
+def _squared_rate(kappa, delta):
+    t_gd, _ = momentum_iterations(kappa, delta)
+    root = np.sqrt(kappa)
+    rate, t = ((root - 1) / (root + 1)) ** 2, 0
+    while rate**t > delta:
+        t += 1
+    return t_gd, t
 
 
 def _no_bias_correction(x, g, m, v, t, lr, b1, b2, eps):
@@ -222,7 +275,10 @@ WRONG = {
     "iterations_needed": (_unrounded, "round up"),
     "minibatches": (_in_order, None),
     "linear_decay": (_no_clamp, "stays at lr_tau"),
-    "heavy_ball_step": (_sutskever, "v = mu v - eta g"),
+    "heavy_ball_step": (_sutskever, "v = beta v - eta g"),
+    "momentum_tuning": (_unsquared_momentum, "the momentum is its square"),
+    "nesterov_lookahead": (_heavy_ball_not_nesterov, "that is heavy ball"),
+    "momentum_iterations": (_squared_rate, "the rate is its square root"),
     "adam_step": (_no_bias_correction, "bias correction is missing"),
 }
 

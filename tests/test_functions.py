@@ -21,6 +21,7 @@ OBJECTIVES = {
     "rastrigin": lambda: F.rastrigin(3),
     "least_squares": lambda: F.LeastSquares(*_regression_data()),
     "logistic": lambda: F.LogisticRegression(*_classification_data(), l2=0.1),
+    "nesterov_worst_case": lambda: F.nesterov_worst_case(5, smoothness=2.0),
 }
 
 
@@ -127,11 +128,65 @@ def test_check_grad_detects_a_wrong_gradient():
         (lambda: F.LogisticRegression(np.ones((3, 2)), [0, 1, 2]), "labels 0 and 1"),
         (lambda: F.LeastSquares(np.ones((3, 2)), np.ones(4)), r"y must have shape \(3,\)"),
         (lambda: F.rosenbrock(dim=1), "dim must be an integer >= 2"),
+        (lambda: F.nesterov_worst_case(0), "dim must be a positive integer"),
+        (lambda: F.nesterov_worst_case(3, smoothness=-1.0), "smoothness must be"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_quadratics_know_their_smoothness_and_strong_convexity():
+    f = F.quadratic([[3.0, 1.0], [1.0, 2.0]])
+    eigenvalues = np.linalg.eigvalsh([[3.0, 1.0], [1.0, 2.0]])
+    assert f.smoothness == pytest.approx(eigenvalues[1])
+    assert f.strong_convexity == pytest.approx(eigenvalues[0])
+    assert F.ill_conditioned(50.0, dim=4).smoothness == pytest.approx(50.0)
+    assert F.saddle().strong_convexity is None
+    assert F.quadratic([[1.0, 0.0], [0.0, -3.0]]).smoothness == 3.0
+    assert F.quadratic(np.diag([0.0, 2.0])).strong_convexity == 0.0
+
+
+def test_lessard_recht_packard_is_smooth_and_strongly_convex_with_kappa_25():
+    f = F.lessard_recht_packard()
+    assert (f.smoothness, f.strong_convexity, f.f_star) == (25.0, 1.0, 0.0)
+    # value and gradient are continuous where the pieces meet, at 1 and 2
+    for knot in (1.0, 2.0):
+        below, above = np.array([[knot - 1e-12]]), np.array([[knot]])
+        assert f.value(below) == pytest.approx(f.value(above), abs=1e-9)
+        assert f.grad(below)[0, 0] == pytest.approx(f.grad(above)[0, 0], abs=1e-9)
+    # the gradient is the derivative of the value, away from the knots
+    x = np.array([[-2.5], [0.4], [1.5], [3.3]])
+    h = 1e-6
+    np.testing.assert_allclose(f.grad(x), (f.value(x + h) - f.value(x - h))[:, None] / (2 * h),
+                               rtol=1e-7)
+    np.testing.assert_array_equal(f.hess(x)[:, 0, 0], [25.0, 25.0, 1.0, 25.0])
+    # 1 <= (f'(x) - f'(y)) / (x - y) <= 25 for every pair: strongly convex and smooth
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(-3, 5, (2, 2000, 1))
+    slopes = (f.grad(a) - f.grad(b)) / (a - b)
+    assert slopes.min() >= 1 - 1e-12 and slopes.max() <= 25 + 1e-12
+    assert slopes.min() < 1.01 and slopes.max() > 24.99
+
+
+def test_nesterovs_worst_case_has_the_stated_minimizer_and_constants():
+    f = F.nesterov_worst_case(9, smoothness=4.0)
+    eigenvalues = np.linalg.eigvalsh(f.hess(np.zeros(9)))
+    assert eigenvalues.max() < f.smoothness == 4.0
+    assert eigenvalues.min() == pytest.approx(f.strong_convexity, rel=1e-12)
+    assert np.abs(f.grad(f.x_star)).max() < 1e-14
+    assert f.value(f.x_star) == pytest.approx(f.f_star, abs=1e-14)
+    assert f.f_star == pytest.approx(4.0 / 8 * (1 / 10 - 1))
+    np.testing.assert_allclose(f.x_star, 1 - np.arange(1, 10) / 10)
+
+
+def test_from_zero_gradient_steps_fill_one_coordinate_per_step():
+    """The fact under the lower bound: after t steps, coordinates beyond t are still 0."""
+    f = F.nesterov_worst_case(12)
+    run = ol.minimize(f, np.zeros(12), ol.sgd(0.9, momentum=0.5, nesterov=True), steps=8, tol=0)
+    for t, x in enumerate(run.history.x):
+        assert np.all(x[t:] == 0) and (t == 0 or x[t - 1] != 0)
 
 
 def test_objectives_are_reachable_from_the_package():

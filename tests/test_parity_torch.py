@@ -16,6 +16,8 @@ CASES = {
     "sgd_momentum": (ol.sgd, "SGD", dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9)),
     "sgd_nesterov": (ol.sgd, "SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
                      dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    "sgd_dampening": (ol.sgd, "SGD", dict(lr=0.05, momentum=0.9, dampening=0.5, weight_decay=0.01),
+                      dict(lr=0.05, momentum=0.9, dampening=0.5, weight_decay=0.01)),
     "adagrad": (ol.adagrad, "Adagrad", dict(lr=0.1), dict(lr=0.1)),
     "adagrad_init_wd": (ol.adagrad, "Adagrad",
                         dict(lr=0.1, initial_accumulator=0.1, weight_decay=0.01),

@@ -156,6 +156,86 @@ def test_quadratic_momentum_errors_follow_the_rate(quadratic):
     assert fitted == pytest.approx(0.9, abs=0.02)
 
 
+# ---------------------------------------------------------------- the momentum explorer
+
+
+@pytest.fixture
+def momentum():
+    return widgets.MomentumExplorer(steps=80)
+
+
+def test_momentum_path_is_optlibs_run_and_errors_are_its_eigen_components(momentum):
+    for nesterov in (False, True):
+        momentum.controls["nesterov"].value = nesterov
+        lr = momentum.controls["lr"].value / momentum.eigenvalues.max()
+        tx = ol.sgd(lr, momentum=momentum.controls["momentum"].value, nesterov=nesterov)
+        run = ol.minimize(momentum.f, momentum.x0, tx, steps=80, tol=0)
+        np.testing.assert_allclose(data(momentum.path), run.history.x, rtol=1e-12, atol=1e-15)
+        components = np.abs((run.history.x - momentum.f.x_star) @ momentum.eigenvectors)
+        np.testing.assert_allclose(momentum.errors[0].get_ydata(), components[:, 0],
+                                   rtol=1e-9, atol=1e-15)
+
+
+def test_momentum_title_rate_and_map_follow_the_closed_form(momentum):
+    momentum.controls["momentum"].value = 0.5
+    momentum.controls["lr"].value = 1.2
+    lr = 1.2 / momentum.eigenvalues.max()
+    rate = ol.rates.heavy_ball_rate(momentum.eigenvalues, lr, 0.5).max()
+    assert f"{rate:.4f}" in momentum.title.get_text()
+    np.testing.assert_allclose(data(momentum.marker), [[1.2, 0.5]])
+    before = np.asarray(momentum.image.get_array()).copy()
+    momentum.controls["nesterov"].value = True
+    assert not np.array_equal(before, np.asarray(momentum.image.get_array()))
+    rate = ol.rates.nesterov_rate(momentum.eigenvalues, lr, 0.5).max()
+    assert f"Nesterov: rate ρ = {rate:.4f}" in momentum.title.get_text()
+    eta, beta = momentum.critical[0].get_data()
+    kappa = momentum.controls["kappa"].value
+    np.testing.assert_allclose(beta, (1 - np.sqrt(eta / kappa)) / (1 + np.sqrt(eta / kappa)))
+
+
+def test_momentum_kappa_changes_problem_contours_and_map(momentum):
+    contours, image = momentum.contours, np.asarray(momentum.image.get_array()).copy()
+    before, after = changes(momentum.path, momentum.controls["kappa"], 10.0)
+    assert differs(before, after) and momentum.contours is not contours
+    assert momentum.eigenvalues.max() == pytest.approx(10.0)
+    assert not np.array_equal(image, np.asarray(momentum.image.get_array()))
+
+
+def test_momentum_divergence_is_named_and_cut(momentum):
+    momentum.controls["momentum"].value = 0.1
+    momentum.controls["lr"].value = 2.5            # eta lambda_max > 2 (1 + beta)
+    assert "(diverged)" in momentum.title.get_text()
+    assert np.all(np.isfinite(data(momentum.path)))
+
+
+def test_momentum_blitted_frame_equals_a_fresh_explorer():
+    moved = widgets.MomentumExplorer(steps=60)
+    for name, value in [("kappa", 30.0), ("lr", 0.7), ("nesterov", True), ("momentum", 0.6)]:
+        moved.controls[name].value = value
+    fresh = widgets.MomentumExplorer(kappa=30.0, lr=0.7, momentum=0.6, nesterov=True, steps=60)
+    np.testing.assert_array_equal(canvas_pixels(moved), canvas_pixels(fresh))
+
+
+def test_rate_map_scrub_has_a_frame_per_kappa():
+    figure = widgets.rate_map_scrub([4, 100], steps=20, alt="the rate map")
+    assert len(set(figure.frames)) == 2 and figure.nbytes < 2_000_000
+    assert "condition number κ" in figure.html() and 'alt="the rate map"' in figure.html()
+
+
+def test_eigen_error_figure_marks_the_measured_rates():
+    figure = widgets.eigen_error_figure(0.81, steps=60)
+    error_ax, rate_ax = figure.axes
+    np.testing.assert_allclose(error_ax.lines[0].get_ydata(),
+                               np.abs(ol.rates.error_sequence(0.01, 1.0, 0.81, 60)),
+                               rtol=1e-9, atol=1e-14)
+    markers = [line for line in rate_ax.lines if np.size(line.get_xdata()) == 1]
+    measured = [line.get_ydata()[0] for line in markers]
+    np.testing.assert_allclose(measured, ol.rates.heavy_ball_rate([0.01, 0.1, 1.0], 1.0, 0.81),
+                               rtol=1e-6)
+    scrubbed = widgets.eigen_error_scrub([0.0, 0.81], steps=30)
+    assert len(scrubbed.frames) == 2 and "momentum β" in scrubbed.html()
+
+
 # ---------------------------------------------------------------- the Taylor explorer
 
 
