@@ -30,6 +30,7 @@ from book_site import (
     EXTENSIONS,
     HTML,
     ROOT,
+    build,
     build_once,
     built_pages,
     chromium,
@@ -628,3 +629,54 @@ def test_every_image_is_described(audits):
 @pytest.mark.book
 def test_every_kernel_free_figure_is_described(audits):
     assert pages_with(audits, unnamed_figures) == {}
+
+
+# ---------------------------------------------------------------- the checks, on a small book
+
+FIGURE_CELL = """import matplotlib.pyplot as plt
+plt.plot([0, 1], [1, 0])
+plt.show()"""
+SCRUB_CELL = """import optlib as ol
+from matplotlib.figure import Figure
+
+def render(value):
+    fig = Figure(figsize=(2, 1.5))
+    fig.subplots().plot([0, 1], [0, value])
+    return fig
+
+ol.widgets.scrub(render, [1, 2], label="slope", alt="A line that steepens.")"""
+SMALL_BOOK_CONFIG = """title: Figures
+only_build_toc_files: true
+execute:
+  execute_notebooks: force
+sphinx:
+  config:
+    nb_ipywidgets_js: {}
+    html_context:
+      default_mode: light
+"""
+
+
+@pytest.mark.book
+def test_the_image_checks_tell_described_figures_from_undescribed_ones(browser, tmp_path):
+    """A notebook with a described figure, an undescribed one and a kernel-free figure,
+    built as a book: the checks flag exactly the undescribed figure."""
+    described = nbformat.v4.new_code_cell(FIGURE_CELL)
+    described.metadata["mystnb"] = {"image": {"alt": "A line falling from 1 to 0."}}
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Figures"), described,
+        nbformat.v4.new_code_cell(FIGURE_CELL), nbformat.v4.new_code_cell(SCRUB_CELL)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    nbformat.write(notebook, tmp_path / "figures.ipynb")
+    (tmp_path / "_config.yml").write_text(SMALL_BOOK_CONFIG)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: figures\n")
+    result = build(tmp_path, flags=("--keep-going",))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    record = audit_site(browser, tmp_path / "_build" / "html")["figures.html"]
+    alts = [image["alt"] for image in record["images"]]
+    assert alts[0] == "A line falling from 1 to 0." and alts[2] == "Frame for slope = 1"
+    (problem,) = undescribed_images(record)
+    assert problem.startswith("alt text is a file path: ") and "_images/" in problem
+    assert record["figures"] == ["A line that steepens."] and unnamed_figures(record) == []
