@@ -1,51 +1,37 @@
-"""Accessibility: figures readable without colour, kernel-free figures usable by keyboard
-and screen reader, and every built page clean under axe-core with described images.
+"""Accessibility: figures readable without colour, the bibliography as a list, and every
+built page clean under axe-core with every image described.
 
-The colour tests run with the library's tests. The others open Chromium (marker
-``book``): the kernel-free figure on a page of its own, then every page of the
-built book, audited by axe-core (WCAG 2.0 and 2.1, levels A and AA). Each audit
-is written to _build/accessibility/axe.json, every violation included; the test
-fails on the serious and critical ones.
+The colour and extension tests run with the library's tests. The others open
+Chromium (marker ``book``): every page of the built book is audited by axe-core
+(WCAG 2.0 and 2.1, levels A and AA) and written to _build/accessibility/axe.json,
+every violation included; the test fails on the serious and critical ones. The
+kernel-free figures' own checks are in test_kernel_free_figures.py.
 """
 
-import contextlib
 import itertools
 import json
-import os
-import re
-import socket
-import subprocess
-import sys
 from html.parser import HTMLParser
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import matplotlib
 import nbformat
 import numpy as np
 import pytest
-from book_site import (
-    BUILD,
-    CHROMIUM_ARGS,
-    EXTENSIONS,
-    HTML,
-    ROOT,
-    build,
-    build_once,
-    built_pages,
-    chromium,
-    is_redirect,
-    kernel_env,
-    running_in_ci,
-    serve,
+from accessibility_audit import (
+    audit_site,
+    chromium_browser,
+    failing,
+    pages_with,
+    summary,
+    undescribed_images,
+    unnamed_figures,
 )
+from book_site import BUILD, EXTENSIONS, HTML, build, build_once
 from colorspacious import cspace_convert, deltaE
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
-from playwright.sync_api import Error as PlaywrightError
 
 import optlib as ol
-from optlib import plotting, widgets
+from optlib import plotting
 
 # ---------------------------------------------------------------- colour
 
@@ -201,394 +187,15 @@ def test_without_the_extension_docutils_writes_the_deprecated_role(tmp_path):
         {"role": "list", "children": ["doc-biblioentry", "doc-biblioentry"]}]
 
 
-# ---------------------------------------------------------------- Chromium and axe-core
+# ---------------------------------------------------------------- the built book
 
-#: The axe-core rules that test WCAG 2.0 and 2.1 at levels A and AA.
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-AXE_WCAG = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
-#: The same plus axe's best practices (landmarks, heading order, ...).
-AXE_ALL = {"runOnly": {"type": "tag", "values": [*WCAG_TAGS, "best-practice"]},
-           "resultTypes": ["violations"]}
-FAILING_IMPACTS = {"serious", "critical"}
-#: A chapter page takes seconds to load and typeset on two busy cores; allow a minute.
-PAGE_TIMEOUT_MS = 60_000
-#: JupyterLab starts, loads and runs a kernel within two minutes on two busy cores.
-LAB_TIMEOUT_MS = 120_000
-#: Whether the open notebook's kernel has started and waits for work.
-KERNEL_IDLE = """() => {
-    const kernel = window.jupyterapp && jupyterapp.shell.currentWidget
-        && jupyterapp.shell.currentWidget.sessionContext.session
-        && jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-    return Boolean(kernel) && kernel.status === "idle";
-}"""
-#: Which cell of the open notebook is the active one.
-ACTIVE_CELL_INDEX = """() => Array.from(document.querySelectorAll(".jp-Notebook .jp-Cell"))
-    .findIndex(cell => cell.classList.contains("jp-mod-active"))"""
 AXE_REPORT = BUILD / "accessibility" / "axe.json"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = chromium()
-    if executable is None:
-        message = "no `chromium` on PATH (Debian: apt-get install chromium)"
-        if running_in_ci():
-            pytest.fail(f"CI=true but {message}")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, headless=True
-        )
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
-
-
-def offline_page(browser, allowed_host=None):
-    """A new page in its own context whose requests to any other host are refused."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
-    context.route("**/*", lambda route: route.continue_()
-                  if allowed_host and urlsplit(route.request.url).netloc == allowed_host
-                  else route.abort())
-    return context.new_page()
-
-
-def axe_violations(page, options):
-    """axe-core's violations on the open page, each as (rule, impact, nodes, help)."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    response = Axe().run(page, options=options).response
-    return [
-        {"rule": v["id"], "impact": v["impact"], "help": v["help"],
-         "nodes": [" ".join(map(str, node["target"])) for node in v["nodes"]]}
-        for v in response["violations"]
-    ]
-
-
-def failing(violations):
-    return [v for v in violations if v["impact"] in FAILING_IMPACTS]
-
-
-# ---------------------------------------------------------------- kernel-free figures
-
-
-def render_value(value, *more):
-    fig = Figure(figsize=(2, 1.5))
-    fig.subplots().plot([0, 1], [0, value + sum(more)])
-    return fig
-
-
-VALUES = [0.5, 1.0, 2.0, 4.0]
-ALT = "A line whose slope grows with the step size."
-
-
-@pytest.fixture(scope="module")
-def scrub_html():
-    """A page with a one-slider and a two-slider kernel-free figure, nothing else."""
-    one = widgets.scrub(render_value, VALUES, label="step size η", alt=ALT, interval=50)
-    two = widgets.scrub2(render_value, [1, 2], [0.0, 0.9], labels=("step size η", "momentum β"),
-                         alt="Two sliders pick the frame.")
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>Kernel-free figures</title></head><body><main><h1>Figures</h1>"
-            f"{one.html()}{two.html()}</main></body></html>")
-
-
-#: The address the page of kernel-free figures is served at, from the test itself.
-FIGURES_URL = "http://figures.test/"
-
-
-@pytest.fixture(scope="module")
-def figures_tab(browser, scrub_html):
-    """A tab that is served the page of kernel-free figures and refuses any other request."""
-    context = browser.new_context(service_workers="block")
-    context.route("**/*", lambda route: route.fulfill(body=scrub_html, content_type="text/html")
-                  if route.request.url == FIGURES_URL else route.abort())
-    page = context.new_page()
-    page.clock.install()
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def scrub_page(figures_tab):
-    """The page of kernel-free figures, freshly loaded (first frames, stopped), with its
-    clock paused: play's timer steps only when a test moves the clock."""
-    figures_tab.goto(FIGURES_URL)
-    figures_tab.clock.pause_at(figures_tab.evaluate("Date.now()") / 1000 + 1)  # seconds
-    return figures_tab
-
-
-@pytest.fixture
-def figure(scrub_page):
-    """The page's first figure."""
-    return scrub_page.locator(".optlib-scrub").first
-
-
-def state(figure):
-    """What a screen reader can read from the figure now, and the frame it shows."""
-    slider = figure.locator("input[type=range]").first
-    image = figure.locator("img")
-    return {
-        "index": int(slider.input_value()),
-        "valuetext": slider.get_attribute("aria-valuetext"),
-        "alt": image.get_attribute("alt"),
-        "src": image.get_attribute("src"),
-        "pressed": figure.locator("button").get_attribute("aria-pressed"),
-        "status": figure.locator("[role=status]").text_content(),
-    }
-
-
-@pytest.mark.book
-def test_kernel_free_figure_is_a_named_figure_with_named_controls(figure):
-    assert figure.aria_snapshot() == (
-        f'- figure "{ALT}":\n'
-        '  - img "Frame for step size η = 0.5"\n'
-        '  - button "Play": ▶\n'
-        "  - text: step size η\n"
-        '  - slider "step size η": "0"\n'
-        "  - status"
-    )
-    assert figure.locator("input[type=range]").get_attribute("aria-valuetext") == "0.5"
-
-
-@pytest.mark.book
-def test_tab_reaches_every_control_in_reading_order(scrub_page):
-    expected = []
-    for fig in scrub_page.locator(".optlib-scrub").all():
-        expected += [("BUTTON", "Play")] + [("INPUT", label) for label in
-                                            fig.locator("label").all_text_contents()]
-    reached = []
-    for _ in expected:
-        scrub_page.keyboard.press("Tab")
-        reached.append(scrub_page.evaluate(
-            """() => { const e = document.activeElement;
-                       return [e.tagName, e.labels && e.labels.length ? e.labels[0].textContent
-                                                   : e.getAttribute("aria-label")]; }"""))
-    assert [tuple(r) for r in reached] == expected
-    assert len(expected) == 5
-
-
-@pytest.mark.book
-def test_arrow_keys_move_the_slider_and_everything_follows(figure):
-    page = figure.page
-    first = state(figure)
-    figure.locator("input[type=range]").focus()
-    page.keyboard.press("ArrowRight")
-    moved = state(figure)
-    assert moved["index"] == 1 and moved["valuetext"] == "1"
-    assert moved["alt"] == "Frame for step size η = 1" and moved["src"] != first["src"]
-    assert figure.locator(".optlib-scrub-value").text_content() == "1"
-    page.keyboard.press("End")
-    assert state(figure)["valuetext"] == "4" and state(figure)["alt"].endswith("= 4")
-    page.keyboard.press("Home")
-    assert state(figure) == first
-    # The slider says its own value; the status line stays quiet, so nothing is read twice.
-    assert first["status"] == moved["status"] == ""
-
-
-@pytest.mark.book
-def test_second_slider_picks_the_frame_of_the_grid(scrub_page):
-    figure = scrub_page.locator(".optlib-scrub").nth(1)
-    figure.locator("input[type=range]").nth(1).focus()
-    scrub_page.keyboard.press("ArrowRight")
-    assert figure.locator("img").get_attribute("alt") == (
-        "Frame for step size η = 1, momentum β = 0.9")
-    assert figure.locator("input[type=range]").nth(1).get_attribute("aria-valuetext") == "0.9"
-
-
-@pytest.mark.book
-def test_play_is_a_toggle_button_and_pausing_says_where(figure):
-    page = figure.page
-    button = figure.locator("button")
-    button.focus()
-    page.keyboard.press("Space")
-    assert state(figure)["pressed"] == "true"
-    page.clock.run_for(3 * 50 + 10)  # three steps of the 50 ms interval
-    playing = state(figure)
-    assert playing["index"] == 3 and playing["valuetext"] == "4" and playing["status"] == ""
-    page.clock.run_for(50)  # play goes round to the first frame
-    page.keyboard.press("Space")
-    paused = state(figure)
-    assert paused["pressed"] == "false" and paused["index"] == 0
-    assert paused["status"] == "Paused at step size η = 0.5"
-    assert paused["alt"] == "Frame for step size η = 0.5"
-    page.clock.run_for(500)
-    assert state(figure) == paused
-
-
-@pytest.mark.book
-def test_moving_the_slider_by_hand_stops_playing(figure):
-    figure.locator("button").click()
-    figure.page.clock.run_for(2 * 50 + 10)
-    figure.locator("input[type=range]").focus()
-    figure.page.keyboard.press("ArrowLeft")
-    stopped = state(figure)
-    assert stopped["pressed"] == "false" and stopped["index"] == 1
-    figure.page.clock.run_for(500)
-    assert state(figure) == stopped
-
-
-@pytest.mark.book
-def test_kernel_free_figures_pass_axe_with_best_practices(scrub_page):
-    scrub_page.clock.resume()  # axe-core waits on timers of its own
-    assert axe_violations(scrub_page, AXE_ALL) == []
-
-
-# ---------------------------------------------------------------- JupyterLab
-
-LAB_NOTEBOOK_CELL = """import optlib as ol
-from matplotlib.figure import Figure
-from playwright.sync_api import Error as PlaywrightError
-
-def render(value):
-    fig = Figure(figsize=(2, 1.5))
-    fig.subplots().plot([0, 1], [0, value])
-    return fig
-
-ol.widgets.scrub(render, [0.5, 1.0, 2.0, 4.0], label="step size η", alt="A line.")"""
-
-
-@contextlib.contextmanager
-def jupyterlab(root_dir):
-    """A JupyterLab server on a free local port, serving ``root_dir``; yields its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = kernel_env()
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    command = [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser",
-               "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-               "--IdentityProvider.token=", "--ServerApp.password=",
-               f"--ServerApp.root_dir={root_dir}", "--LabApp.news_url=",
-               "--LabApp.expose_app_in_browser=True",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-
-
-@pytest.mark.book
-def test_jupyterlab_leaves_the_arrow_keys_to_the_slider(browser, tmp_path):
-    """In a notebook, arrows move the slider; without data-lm-suppress-shortcuts Lab
-    would take them to move between cells."""
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(LAB_NOTEBOOK_CELL),
-                                               nbformat.v4.new_code_cell("1 + 1")])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
-    nbformat.write(notebook, tmp_path / "scrub.ipynb")
-    with jupyterlab(tmp_path) as base_url:
-        page = offline_page(browser, allowed_host=urlsplit(base_url).netloc)
-        page.set_default_timeout(LAB_TIMEOUT_MS)
-        try:
-            for _ in range(LAB_TIMEOUT_MS // 1000):
-                try:
-                    page.goto(base_url + "lab/tree/scrub.ipynb")
-                    break
-                except PlaywrightError:  # the server is still starting
-                    page.wait_for_timeout(1000)
-            page.wait_for_function(KERNEL_IDLE)
-            # Not awaited: the command's promise may settle only once the kernel is idle.
-            page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
-            figure = page.locator(".optlib-scrub")
-            slider = figure.locator("input[type=range]")
-            figure.locator("button").focus()
-            page.keyboard.press("Tab")
-            assert page.evaluate("document.activeElement.type") == "range"
-            active_cell = ACTIVE_CELL_INDEX
-            cell = page.evaluate(active_cell)
-            for key, value in [("ArrowRight", "1"), ("ArrowUp", "2"), ("ArrowDown", "1"),
-                               ("End", "3"), ("Home", "0")]:
-                page.keyboard.press(key)
-                assert (slider.input_value(), page.evaluate(active_cell)) == (value, cell), key
-            assert figure.locator("img").get_attribute("alt") == "Frame for step size η = 0.5"
-            page.evaluate("() => document.querySelector('.optlib-scrub input[type=range]')"
-                          ".removeAttribute('data-lm-suppress-shortcuts')")
-            slider.focus()
-            page.keyboard.press("ArrowDown")
-            assert (slider.input_value(), page.evaluate(active_cell)) == ("0", cell + 1)
-        finally:
-            page.context.close()
-
-
-# ---------------------------------------------------------------- the built book
-
-# Wait for MathJax, so that axe sees the typeset maths a reader gets.
-WAIT_FOR_MATHJAX = """async () => {
-    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-        await MathJax.startup.promise;
-    }
-}"""
-
-# Every image as a screen reader gets it, and every kernel-free figure's name.
-IMAGES = """() => Array.from(document.images).map(img => ({
-    alt: img.getAttribute("alt"), src: (img.getAttribute("src") || "").slice(0, 60)}))"""
-FIGURE_NAMES = """() => Array.from(document.querySelectorAll(".optlib-scrub"))
-    .map(figure => figure.getAttribute("aria-label"))"""
-
-#: Alt text that only names a file: what Sphinx and myst-nb write when a figure has none.
-FILE_PATH = re.compile(r"(_images/|\.(png|jpe?g|gif|svg|webp)\s*$)", re.IGNORECASE)
-#: The name a kernel-free figure gets when its chapter gave it no ``alt``.
-DEFAULT_FIGURE_NAME = "A figure with a slider: "
-
-
-def audit_site(browser, html_dir):
-    """Open every page of the site in ``html_dir`` and audit it: {page: record}.
-
-    A record has axe-core's WCAG violations, the images (alt, src) and the
-    kernel-free figures' names. Pages that only redirect are left out (the page
-    they lead to is audited).
-    """
-    with serve(html_dir) as base_url:
-        return {
-            page: audit_page(browser, base_url + page)
-            for page in built_pages(html_dir)
-            if not is_redirect(html_dir / page)
-        }
-
-
-def audit_page(browser, url):
-    page = offline_page(browser, allowed_host=urlsplit(url).netloc)
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
-    try:
-        page.goto(url, wait_until="load")
-        page.evaluate(WAIT_FOR_MATHJAX)
-        return {
-            "violations": axe_violations(page, AXE_WCAG),
-            "images": page.evaluate(IMAGES),
-            "figures": page.evaluate(FIGURE_NAMES),
-        }
-    finally:
-        page.context.close()
-
-
-def bad_alt(alt):
-    """What is wrong with an image's alt text, or None."""
-    if alt is None:
-        return "no alt attribute"
-    if not alt.strip():
-        return "empty alt text"
-    if FILE_PATH.search(alt):
-        return f"alt text is a file path: {alt[:60]}"
-    return None
-
-
-def undescribed_images(record):
-    return [f"{problem} (src {image['src']})" for image in record["images"]
-            if (problem := bad_alt(image["alt"]))]
-
-
-def unnamed_figures(record):
-    return [name for name in record["figures"] if not name or name.startswith(DEFAULT_FIGURE_NAME)]
-
-
-def pages_with(audits, problem):
-    found = {page: problem(record) for page, record in audits.items()}
-    return {page: what for page, what in found.items() if what}
 
 
 @pytest.fixture(scope="module")
@@ -601,16 +208,6 @@ def audits(browser):
         {page: record["violations"] for page, record in audits.items()}, indent=1,
         ensure_ascii=False))
     return audits
-
-
-def summary(audits):
-    """Violations counted by (rule, impact) over all pages: the report printed on failure."""
-    counts = {}
-    for record in audits.values():
-        for v in record["violations"]:
-            counts[v["rule"], v["impact"]] = counts.get((v["rule"], v["impact"]), 0) + len(
-                v["nodes"])
-    return counts
 
 
 @pytest.mark.book
@@ -629,6 +226,8 @@ def test_every_image_is_described(audits):
 @pytest.mark.book
 def test_every_kernel_free_figure_is_described(audits):
     assert pages_with(audits, unnamed_figures) == {}
+
+
 
 
 # ---------------------------------------------------------------- the checks, on a small book
