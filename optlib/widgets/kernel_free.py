@@ -1,4 +1,4 @@
-"""Kernel-free figures: precomputed frames behind sliders and play/pause buttons, in
+"""Kernel-free figures: precomputed frames behind sliders and a play/pause button, in
 self-contained HTML that moves in the built book with no Python running."""
 
 from __future__ import annotations
