@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import base64  # noqa: E402
 import io  # noqa: E402
 import re  # noqa: E402
+from html.parser import HTMLParser  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -432,10 +433,68 @@ def test_scrub_html_holds_every_frame_and_nothing_external():
     assert html.startswith('<div class="optlib-scrub"')
     assert re.search(r'<input type="range" min="0" max="4"', html)
     assert re.search(r'<img src="data:image/png;base64,', html)
-    assert "optlib-scrub-play" in html and "optlib-scrub-pause" in html
+    assert html.count('<button type="button" class="optlib-scrub-play"') == 1
     assert not re.search(r"https?:", html, re.IGNORECASE)
     assert not re.search(r"""(src|href)=["'](?!data:)""", html)
     assert "<link" not in html and "@import" not in html
+
+
+class Elements(HTMLParser):
+    """Every start tag of an HTML fragment as (tag, attributes), and the text inside each."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.tags, self.texts = [], {}
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        if self.tags:
+            self.texts[len(self.tags) - 1] = self.texts.get(len(self.tags) - 1, "") + data
+
+    def _matches(self, tag, attrs):
+        return [i for i, (t, a) in enumerate(self.tags)
+                if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+    def find(self, tag, **attrs):
+        return [self.tags[i][1] for i in self._matches(tag, attrs)]
+
+    def text_of(self, tag, **attrs):
+        return [self.texts.get(i, "") for i in self._matches(tag, attrs)]
+
+
+def test_scrub_is_a_named_figure_with_labelled_keyboard_controls():
+    alt = 'Paths for "small" & <large> steps.'
+    figure = widgets.scrub(render_value, [0.5, 1.0, 2.0], label="step size η", alt=alt)
+    html = Elements(figure.html())
+    (root,) = html.find("div", role="figure")
+    assert root["aria-label"] == alt and root["class"] == "optlib-scrub"
+    (image,) = html.find("img")
+    assert image["alt"] == "Frame for step size η = 0.5"
+    (button,) = html.find("button")
+    assert (button["type"], button["aria-label"], button["aria-pressed"]) == ("button", "Play",
+                                                                           "false")
+    (slider,) = html.find("input", type="range")
+    assert slider["aria-valuetext"] == "0.5" and "data-lm-suppress-shortcuts" in slider
+    assert "aria-label" not in slider and "tabindex" not in slider
+    assert html.text_of("label", **{"for": slider["id"]}) == ["step size η"]
+    assert html.find("span", **{"class": "optlib-scrub-value", "aria-hidden": "true"})
+    (status,) = html.find("div", role="status")
+    assert html.text_of("div", role="status") == [""]
+    ids = [attrs["id"] for _, attrs in html.tags if "id" in attrs]
+    assert len(ids) == len(set(ids)) == 2
+
+
+def test_scrub2_labels_each_slider_and_names_both_values_in_the_frame():
+    figure = widgets.scrub2(render_value, [1, 2], [0.0, 4.0], labels=("a", "b"), alt="Grid.")
+    html = Elements(figure.html())
+    sliders = html.find("input", type="range")
+    assert [html.text_of("label", **{"for": s["id"]}) for s in sliders] == [["a"], ["b"]]
+    assert html.find("img")[0]["alt"] == "Frame for a = 1, b = 0"
+    assert figure.frame_alt([1, 1]) == "Frame for a = 2, b = 4"
+    assert widgets.scrub(render_value, [1]).alt == "A figure with a slider: value"
 
 
 def test_scrub_frames_are_pngs_of_the_rendered_values():
