@@ -312,6 +312,44 @@ def test_changing_an_input_in_place_is_reported(capsys):
     assert "changed its argument m in place" in capsys.readouterr().out
 
 
+def _uphill_loop(grad, x0, lr, steps):
+    xs = [np.asarray(x0, dtype=float)]
+    for _ in range(steps):
+        xs.append(xs[-1] + lr * grad(xs[-1]))
+    return np.array(xs)
+
+
+def _appends_one_array(grad, x0, lr, steps):
+    x = np.array(x0, dtype=float)
+    xs = [x.copy()]
+    for _ in range(steps):
+        x -= lr * grad(x)
+        xs.append(x)
+    return np.array(xs)
+
+
+def _appends_one_array_from_the_start(grad, x0, lr, steps):
+    x = np.array(x0, dtype=float)
+    xs = [x]
+    for _ in range(steps):
+        x -= lr * grad(x)
+        xs.append(x)
+    return np.array(xs)
+
+
+@pytest.mark.parametrize("name, wrong, words", [
+    ("gradient_descent", _uphill_loop, "uphill"),
+    ("gradient_descent", _appends_one_array, "same array each step"),
+    ("gradient_descent", _appends_one_array_from_the_start, "same array each step"),
+    ("gd_step", lambda x, g, lr: x + lr * g, "uphill"),
+])
+def test_the_loops_typical_mistakes_get_their_own_hint(name, wrong, words):
+    verdict = grade(name, wrong)
+    assert verdict.status == "wrong"
+    hint = verdict.message.partition("Hint: ")[2]
+    assert words in hint and hint != EXERCISES[name].hint
+
+
 def test_a_missing_return_is_named():
     def forgot_return(x, g, lr):
         x - lr * g
