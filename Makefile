@@ -67,10 +67,12 @@ test-book: venv
 lab: venv
 	env -u MPLBACKEND $(BIN)/jupyter lab book
 
-# Student versions of every chapter (solutions stubbed, {solution} blocks removed) in student/.
+# Student versions of every chapter in student/: solutions stubbed, {solution} blocks
+# removed, Markdown that any Jupyter front-end renders. A student notebook that differs
+# from what would be written (answers in it) stops the run; FORCE=1 overwrites it.
 student: venv
-	$(PY) -m optlib.assign book student
-	@echo "The student notebooks are in $(abspath student)/"
+	$(PY) -m optlib.assign book student $(if $(FORCE),--force)
+	@echo "The student notebooks are in $(abspath student)/; open them with make lab."
 
 bench: venv
 	@set -e; for script in benchmarks/*.py; do \
