@@ -3,7 +3,7 @@
 #   make book    build the HTML book (sets up .venv first); prints where it is
 #   make test    the whole suite: optlib tests, every notebook (nbval),
 #                the -n -W book build, and the browser tests
-#   make lab     open the notebooks in JupyterLab, widgets working
+#   make lab     open JupyterLab on book/ (student/ beside it), MyST and widgets working
 #   make student write student versions of the chapters into student/
 #   make bench   run every benchmark in benchmarks/
 #   make clean   remove the build and caches (keeps .venv)
@@ -64,8 +64,17 @@ test-notebooks: venv
 test-book: venv
 	MPLBACKEND=Agg $(PY) -m pytest tests -m book
 
+# JupyterLab over the repository root, so that book/ and student/ are both in reach (it
+# opens on book/), with the MyST renderer (jupyterlab-myst, in requirements.txt).
+# allow_root: containers and devcontainers run as root. The settings in
+# .jupyter/lab-settings/overrides.json turn off the news prompt and the update check
+# (both would ask the network); the news feed is off on the server too.
+LAB_FLAGS := --ServerApp.root_dir=$(CURDIR) --ServerApp.allow_root=True \
+	--LabApp.default_url=/lab/tree/book \
+	--LabApp.app_settings_dir=$(CURDIR)/.jupyter/lab-settings --LabApp.news_url=None
+
 lab: venv
-	env -u MPLBACKEND $(BIN)/jupyter lab book
+	env -u MPLBACKEND $(BIN)/jupyter lab $(LAB_FLAGS)
 
 # Student versions of every chapter in student/: solutions stubbed, {solution} blocks
 # removed, Markdown that any Jupyter front-end renders. A student notebook that differs
