@@ -292,6 +292,22 @@ def test_nbgrader_metadata_is_kept_and_outputs_cleared(instructor, student):
     assert instructor.cells[-1].outputs, "the instructor's notebook is left as it was"
 
 
+def test_a_folded_solution_cell_is_unfolded_for_the_student():
+    folded = {"tags": ["hide-input", "keep-me"], "jupyter": {"source_hidden": True},
+              "mystnb": {"code_prompt_show": "Show solution",
+                         "code_prompt_hide": "Hide solution"}}
+    claims = {"tags": ["hide-input"], "jupyter": {"source_hidden": True}}
+    nb = new_notebook(cells=[
+        new_code_cell(GD_STEP, metadata={**nbgrader(SOLUTION_CELL, "gd"), **folded}),
+        new_code_cell("assert True", metadata=claims),
+    ])
+    for version in (student_version(nb), nbgrader_source(nb)):
+        solution, claim = version.cells
+        assert solution.metadata == {**nbgrader(SOLUTION_CELL, "gd"), "tags": ["keep-me"]}
+        assert claim.metadata == claims, "claim cells stay folded"
+    assert nb.cells[0].metadata["tags"] == ["hide-input", "keep-me"], "the source is unchanged"
+
+
 @pytest.mark.parametrize("source, message", [
     ("### BEGIN SOLUTION\nx = 1", "without 'END SOLUTION'"),
     ("x = 1\n### END SOLUTION", "without 'BEGIN SOLUTION'"),

@@ -10,6 +10,9 @@ from .solutions import is_solution_cell, student_code, student_markdown
 
 #: Cells with this tag are for instructors only: the student version drops them.
 REMOVE_TAG = "remove-in-student"
+#: How the instructor's notebook folds a solution cell (the HTML and JupyterLab): the tag,
+#: the mystnb prompts ("Show solution") and Jupyter's source_hidden.
+FOLD_TAG, FOLD_PROMPTS = "hide-input", ("code_prompt_show", "code_prompt_hide")
 
 
 def student_version(nb, name="notebook", book=None):
@@ -17,7 +20,8 @@ def student_version(nb, name="notebook", book=None):
 
     Solutions are stubbed or removed (``solutions``), cells tagged
     ``remove-in-student`` dropped, outputs and execution counts cleared, all
-    metadata kept (nbgrader's included), and the Markdown made portable
+    metadata kept (nbgrader's included) except what folds a solution cell (a
+    stub must be in view), and the Markdown made portable
     (``myst``): numbered as the HTML numbers it when ``book`` is the
     ``BookIndex`` of the book ``nb`` is in (``name`` is then its path).
 
@@ -55,6 +59,8 @@ def _transform(nb, name, book, keep_graded_solutions):
             if not keep_graded_solutions:
                 cell.source = student_source
             cell.outputs, cell.execution_count = [], None
+            if is_solution_cell(cell):
+                _unfold(cell.metadata)
             if not removed:
                 cells += [cell, *_caption_cell(cell, caption)]
         elif cell.cell_type == "markdown":
@@ -69,6 +75,19 @@ def _transform(nb, name, book, keep_graded_solutions):
     student = nbformat.from_dict(nb)
     student.cells = cells
     return student
+
+
+def _unfold(metadata):
+    """Remove what folds a solution cell: the hide-input tag, the mystnb prompts and
+    source_hidden (empty containers go too)."""
+    if FOLD_TAG in metadata.get("tags", []):
+        metadata["tags"] = [tag for tag in metadata["tags"] if tag != FOLD_TAG]
+    for container, keys in (("mystnb", FOLD_PROMPTS), ("jupyter", ("source_hidden",))):
+        for key in keys:
+            metadata.get(container, {}).pop(key, None)
+    for container in ("tags", "mystnb", "jupyter"):
+        if container in metadata and not metadata[container]:
+            del metadata[container]
 
 
 def _caption_cell(cell, caption):
