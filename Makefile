@@ -4,7 +4,8 @@
 #   make test    the whole suite: optlib tests, every notebook (nbval),
 #                the -n -W book build, and the browser tests
 #   make lab     open JupyterLab on book/ (student/ beside it), MyST and widgets working
-#   make student write student versions of the chapters into student/
+#   make student write student versions of the chapters into student/; never
+#                overwrites a student's answers (FORCE=1 does)
 #   make bench   run every benchmark in benchmarks/
 #   make clean   remove the build and caches (keeps .venv)
 
@@ -29,8 +30,8 @@ JB_FLAGS := -n -W --keep-going
 help:
 	@echo "make book   build the HTML book into $(HTML)/"
 	@echo "make test   run optlib's tests, every notebook, the -n -W build and the browser tests"
-	@echo "make lab    open the notebooks in JupyterLab"
-	@echo "make student  write student versions of every chapter into student/"
+	@echo "make lab    open JupyterLab on book/ (student/ beside it), MyST rendered"
+	@echo "make student  write student versions of every chapter into student/ (FORCE=1 overwrites)"
 	@echo "make bench  run the benchmarks"
 	@echo "make clean  remove $(BUILD)/ and caches"
 
