@@ -3,8 +3,9 @@
 #   make book    build the HTML book (sets up .venv first); prints where it is
 #   make test    the whole suite: optlib tests, every notebook (nbval),
 #                the -n -W book build, and the browser tests
-#   make lab     open the notebooks in JupyterLab, widgets working
-#   make student write student versions of the chapters into student/
+#   make lab     open JupyterLab on book/ (student/ beside it), MyST and widgets working
+#   make student write student versions of the chapters into student/; never
+#                overwrites a student's answers (FORCE=1 does)
 #   make bench   run every benchmark in benchmarks/
 #   make clean   remove the build and caches (keeps .venv)
 
@@ -29,8 +30,8 @@ JB_FLAGS := -n -W --keep-going
 help:
 	@echo "make book   build the HTML book into $(HTML)/"
 	@echo "make test   run optlib's tests, every notebook, the -n -W build and the browser tests"
-	@echo "make lab    open the notebooks in JupyterLab"
-	@echo "make student  write student versions of every chapter into student/"
+	@echo "make lab    open JupyterLab on book/ (student/ beside it), MyST rendered"
+	@echo "make student  write student versions of every chapter into student/ (FORCE=1 overwrites)"
 	@echo "make bench  run the benchmarks"
 	@echo "make clean  remove $(BUILD)/ and caches"
 
@@ -64,13 +65,24 @@ test-notebooks: venv
 test-book: venv
 	MPLBACKEND=Agg $(PY) -m pytest tests -m book
 
-lab: venv
-	env -u MPLBACKEND $(BIN)/jupyter lab book
+# JupyterLab over the repository root, so that book/ and student/ are both in reach (it
+# opens on book/), with the MyST renderer (jupyterlab-myst, in requirements.txt).
+# allow_root: containers and devcontainers run as root. The settings in
+# .jupyter/lab-settings/overrides.json turn off the news prompt and the update check
+# (both would ask the network); the news feed is off on the server too.
+LAB_FLAGS := --ServerApp.root_dir=$(CURDIR) --ServerApp.allow_root=True \
+	--LabApp.default_url=/lab/tree/book \
+	--LabApp.app_settings_dir=$(CURDIR)/.jupyter/lab-settings --LabApp.news_url=None
 
-# Student versions of every chapter (solutions stubbed, {solution} blocks removed) in student/.
+lab: venv
+	env -u MPLBACKEND $(BIN)/jupyter lab $(LAB_FLAGS)
+
+# Student versions of every chapter in student/: solutions stubbed, {solution} blocks
+# removed, Markdown that any Jupyter front-end renders. A student notebook that differs
+# from what would be written (answers in it) stops the run; FORCE=1 overwrites it.
 student: venv
-	$(PY) -m optlib.assign book student
-	@echo "The student notebooks are in $(abspath student)/"
+	$(PY) -m optlib.assign book student $(if $(FORCE),--force)
+	@echo "The student notebooks are in $(abspath student)/; open them with make lab."
 
 bench: venv
 	@set -e; for script in benchmarks/*.py; do \

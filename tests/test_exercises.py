@@ -290,7 +290,8 @@ def test_every_exercise_has_a_right_and_a_wrong_answer_here():
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
 def test_a_right_answer_passes(name, capsys):
-    assert check(name, RIGHT[name]) is True
+    assert check(name, RIGHT[name]) is None, "a check cell shows its verdict, not True"
+    assert grade(name, RIGHT[name]).passed
     printed = capsys.readouterr().out
     assert printed.startswith(f"✓ {name}: correct")
     assert printed.count("\n") == 1, "one verdict, on one line"
@@ -301,7 +302,7 @@ def test_a_right_answer_passes(name, capsys):
 @pytest.mark.parametrize("name", sorted(EXERCISES))
 def test_a_wrong_answer_is_reported_with_its_failing_case(name, capsys):
     wrong, hint_words = WRONG[name]
-    assert check(name, wrong) is False
+    assert check(name, wrong) is None, "a check cell shows its verdict, not False"
     printed = capsys.readouterr().out
     verdict = grade(name, wrong)
     assert verdict.status == "wrong"
@@ -321,7 +322,7 @@ def test_an_unanswered_exercise_says_so(name, capsys):
     def stub(*args):
         raise NotImplementedError()
 
-    assert check(name, stub) is False
+    assert check(name, stub) is None
     assert "not answered yet" in capsys.readouterr().out
     assert grade(name, stub).status == "not answered"
 
@@ -330,8 +331,8 @@ def test_an_unanswered_exercise_says_so(name, capsys):
 def test_each_check_has_an_alias_with_the_same_verdict(name, capsys):
     alias = getattr(exercises, f"check_{name}")
     assert alias.__name__ == f"check_{name}"
-    assert alias(RIGHT[name]) is True
-    assert name in capsys.readouterr().out
+    assert alias(RIGHT[name]) is None
+    assert capsys.readouterr().out.startswith(f"✓ {name}: correct")
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
@@ -357,15 +358,73 @@ def test_an_exception_in_the_learners_code_is_one_line_not_a_traceback(capsys):
     def broken(x, g, lr):
         return x - lr * g.T @ np.ones((7, 7))
 
-    assert check("gd_step", broken) is False
+    check("gd_step", broken)
     printed = capsys.readouterr().out
     assert printed.startswith("✗ gd_step: your function raised ValueError:")
     assert "Traceback" not in printed
 
 
 def test_changing_an_input_in_place_is_reported(capsys):
-    assert check("adam_step", _in_place_adam) is False
+    check("adam_step", _in_place_adam)
     assert "changed its argument m in place" in capsys.readouterr().out
+
+
+def _uphill_loop(grad, x0, lr, steps):
+    xs = [np.asarray(x0, dtype=float)]
+    for _ in range(steps):
+        xs.append(xs[-1] + lr * grad(xs[-1]))
+    return np.array(xs)
+
+
+def _appends_one_array(grad, x0, lr, steps):
+    x = np.array(x0, dtype=float)
+    xs = [x.copy()]
+    for _ in range(steps):
+        x -= lr * grad(x)
+        xs.append(x)
+    return np.array(xs)
+
+
+def _appends_one_array_from_the_start(grad, x0, lr, steps):
+    x = np.array(x0, dtype=float)
+    xs = [x]
+    for _ in range(steps):
+        x -= lr * grad(x)
+        xs.append(x)
+    return np.array(xs)
+
+
+@pytest.mark.parametrize("name, wrong, words", [
+    ("gradient_descent", _uphill_loop, "uphill"),
+    ("gradient_descent", _appends_one_array, "same array each step"),
+    ("gradient_descent", _appends_one_array_from_the_start, "same array each step"),
+    ("gd_step", lambda x, g, lr: x + lr * g, "uphill"),
+])
+def test_the_loops_typical_mistakes_get_their_own_hint(name, wrong, words):
+    verdict = grade(name, wrong)
+    assert verdict.status == "wrong"
+    hint = verdict.message.partition("Hint: ")[2]
+    assert words in hint and hint != EXERCISES[name].hint
+
+
+def test_a_check_cell_shows_the_verdict_and_no_value(tmp_path):
+    """Run as a notebook cell runs: the printed verdict is the only output."""
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[
+        new_code_cell("from optlib.exercises import check_gd_step"),
+        new_code_cell("check_gd_step(lambda x, g, lr: x - lr * g)"),
+        new_code_cell("check_gd_step(lambda x, g, lr: x + lr * g)"),
+    ])
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for cell, verdict in zip(nb.cells[1:], ["✓ gd_step: correct", "✗ gd_step: not right yet"],
+                             strict=True):
+        assert [output.output_type for output in cell.outputs] == ["stream"]
+        assert cell.outputs[0].name == "stdout"
+        assert cell.outputs[0].text.startswith(verdict)
+        assert cell.outputs[0].text.count(verdict) == 1
 
 
 def test_a_missing_return_is_named():
@@ -415,12 +474,13 @@ def test_strict_mode_raises_for_autograding(monkeypatch, capsys):
     monkeypatch.setenv("OPTLIB_STRICT_CHECKS", "1")
     with pytest.raises(exercises.ExerciseFailed, match="not right yet"):
         check("gd_step", WRONG["gd_step"][0])
-    assert check("gd_step", gd_step) is True
+    assert check("gd_step", gd_step) is None
     monkeypatch.delenv("OPTLIB_STRICT_CHECKS")
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(exercises.ExerciseFailed, match="not answered yet"):
         check("gd_step", lambda x, g, lr: exec("raise NotImplementedError()"))
     assert check("gd_step", gd_step) is None, "nbgrader would read True as partial credit"
+    assert "✓ gd_step: correct" in capsys.readouterr().out
 
 
 def test_an_instructors_solution_that_fails_raises(tmp_path, capsys):

@@ -78,6 +78,33 @@ def test_minibatches_cover_every_sample_once_per_epoch():
     assert sorted(epoch) == list(range(10))
 
 
+def test_drop_last_skips_the_short_batch_of_every_epoch():
+    kept, dropped = minibatches(10, 4, seed=0), minibatches(10, 4, seed=0, drop_last=True)
+    for _ in range(3):
+        epoch = [next(kept) for _ in range(3)]
+        assert [len(batch) for batch in epoch] == [4, 4, 2]
+        full = [next(dropped) for _ in range(2)]
+        for mine, theirs in zip(full, epoch[:2], strict=True):
+            np.testing.assert_array_equal(mine, theirs)  # the same shuffle, the short batch gone
+
+
+def test_minimize_with_drop_last_steps_on_full_batches_only():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 2))
+    f = F.LeastSquares(X, X @ [1.0, -1.0])
+    seen = []
+    grad = f.grad
+    f.grad = lambda x, batch=None: seen.append(len(batch)) or grad(x, batch=batch)
+    res = ol.minimize(f, [0.0, 0.0], ol.sgd(0.1), steps=6, batch_size=4, drop_last=True)
+    assert res.nit == 6 and seen == [4] * 7  # the gradient at x0 and after each step
+    x, batches = np.zeros(2), minibatches(10, 4, seed=0, drop_last=True)
+    for _ in range(6):
+        x = x - 0.1 * grad(x, batch=next(batches))
+    np.testing.assert_allclose(res.x, x, rtol=1e-12)
+    with pytest.raises(ValueError, match="drop_last needs batch_size"):
+        ol.minimize(f, [0.0, 0.0], ol.sgd(0.1), steps=2, drop_last=True)
+
+
 def test_schedule_values_are_recorded_in_the_history():
     f = F.ill_conditioned(4.0)
     res = ol.minimize(f, [1.0, 1.0], ol.sgd(ol.schedules.linear_decay(0.1, 0.001, 50)), steps=80,
@@ -143,3 +170,11 @@ def test_a_gradient_of_the_wrong_shape_is_named():
 def test_progress_bar_is_shown_when_asked(capsys):
     ol.minimize(F.rosenbrock(), [0.0, 0.0], ol.sgd(1e-3), steps=20, progress=True)
     assert "20/20" in capsys.readouterr().err
+
+
+def test_no_progress_bar_in_the_static_book(capsys, monkeypatch):
+    """The book build (OPTLIB_STATIC=1) would store a bar at 0 %: it shows none."""
+    monkeypatch.setenv("OPTLIB_STATIC", "1")
+    ol.minimize(F.rosenbrock(), [0.0, 0.0], ol.sgd(1e-3), steps=20, progress=True)
+    ol.minimize(F.rosenbrock(), [0.0, 0.0], "bfgs", steps=20, progress=True)
+    assert capsys.readouterr().err == ""

@@ -363,6 +363,53 @@ def test_schedule_full_batch_is_plain_gradient_descent(schedule):
     np.testing.assert_allclose(schedule.loss.get_ydata(), expected.history.f - schedule.f_star)
 
 
+# ---------------------------------------------------------------- readouts and titles
+
+
+def log_sliders(explorer):
+    return {name: control for name, control in explorer.controls.items()
+            if hasattr(control, "base")}
+
+
+@pytest.mark.parametrize("make", [
+    lambda: widgets.ScheduleExplorer(steps=20),
+    lambda: widgets.ScheduleExplorer(lr=0.03, steps=20),
+    lambda: widgets.QuadraticExplorer(kappa=20.0, steps=20),
+    lambda: widgets.OptimizerRace(steps=20),
+    lambda: widgets.TaylorExplorer(),
+], ids=["schedule", "schedule-lr-0.03", "quadratic", "race", "taylor"])
+def test_a_log_slider_lands_on_its_default(make):
+    """The browser snaps a log slider to its grid of positions: the default must be one,
+    or the readout shows 0.501 where the chapter says 0.5."""
+    sliders = log_sliders(make())
+    assert sliders
+    for name, slider in sliders.items():
+        position = (np.log10(slider.value) - slider.min) / slider.step
+        assert abs(position - round(position)) < 1e-9, name
+        shown = slider.base ** (slider.min + round(position) * slider.step)
+        assert format(shown, slider.readout_format) == format(slider.value,
+                                                               slider.readout_format), name
+        assert slider.base ** slider.min <= slider.value <= slider.base ** slider.max, name
+
+
+def test_the_schedule_explorer_reads_its_default_step_size_as_in_the_chapter():
+    slider = widgets.ScheduleExplorer(steps=20).controls["lr"]
+    position = round((np.log10(0.5) - slider.min) / slider.step)
+    assert format(10 ** (slider.min + position * slider.step), slider.readout_format) == "0.5"
+
+
+@pytest.mark.parametrize("lr, words", [
+    (1.5, "converged in"),
+    (0.02, "not yet converged after 200 steps"),
+    (3.9, "diverged at step"),
+])
+def test_the_quadratic_title_says_how_the_run_ended_in_words(lr, words):
+    explorer = widgets.QuadraticExplorer(lr=lr, steps=200)
+    title = explorer.title.get_text()
+    assert words in title and "max_steps" not in title and "(" not in title.split(",")[-1]
+    assert explorer.result.status in ("converged", "max_steps", "diverged")
+
+
 # ---------------------------------------------------------------- drawing and display
 
 

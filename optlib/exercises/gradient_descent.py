@@ -77,6 +77,29 @@ def _trajectory(f, x0, lr, steps):
     return minimize(f, x0, "gd", lr=lr, steps=steps, tol=0.0).history.x
 
 
+def _ascent(grad, x0, lr, steps):
+    """The trajectory with the sign flipped, x_{t+1} = x_t + lr grad(x_t)."""
+    xs = [np.asarray(x0, dtype=float)]
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            xs.append(xs[-1] + lr * grad(xs[-1]))
+    return np.array(xs)
+
+
+def _rows_alias_the_last(xs, first_row_kept):
+    """The trajectory of a loop that appends one array object and changes it in place:
+    every row (or every row after x_0, when x_0 was appended as a copy) is the last point."""
+    aliased = np.repeat(xs[-1:], len(xs), axis=0)
+    if first_row_kept:
+        aliased[0] = xs[0]
+    return aliased
+
+
+_ALIASED_ROWS = ("the rows of your trajectory all equal the last point: the loop appended the "
+                 "same array each step and then changed it in place (x -= ...). Make a new "
+                 "array each step, x = x - lr * grad(x), or append a copy, x.copy().")
+
+
 @exercise(
     "gradient_descent", "gradient_descent(grad, x0, lr, steps) -> xs",
     hint="x_{t+1} = x_t - lr grad(x_t) for t = 0, ..., steps - 1; return every iterate, "
@@ -87,6 +110,12 @@ def _trajectory(f, x0, lr, steps):
          "an array of shape (steps + 1, dim)."),
         (lambda case: case.expected[1:],
          "the trajectory starts with x_0 itself: xs[0] must be x0, so xs has steps + 1 rows."),
+        (lambda case: _ascent(**case.args),
+         "you stepped along the gradient, uphill: each step is x_{t+1} = x_t - lr grad(x_t)."),
+        (lambda case: _rows_alias_the_last(case.expected, first_row_kept=True),
+         _ALIASED_ROWS),
+        (lambda case: _rows_alias_the_last(case.expected, first_row_kept=False),
+         _ALIASED_ROWS),
     ],
 )
 def _gradient_descent_cases(rng):

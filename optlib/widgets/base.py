@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 
 import ipywidgets
 import numpy as np
@@ -15,16 +14,13 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import functions, plotting
+from ..static import STATIC_ENV, static_mode
 from .kernel_free import frame_png, scrub, scrub2
 
-#: Set by the book build (``OPTLIB_STATIC=1 jupyter-book build .``): explorers show a snapshot.
-STATIC_ENV = "OPTLIB_STATIC"
+__all__ = ["STATIC_ENV", "STATIC_NOTE", "static_mode", "Explorer", "FUNCTIONS"]
+
+#: In the static book (``static_mode()``) an explorer shows this note and a snapshot.
 STATIC_NOTE = "This explorer runs live in Jupyter; below is its initial state."
-
-
-def static_mode():
-    """True when ``OPTLIB_STATIC`` is set to anything but '' or '0' (the book build)."""
-    return os.environ.get(STATIC_ENV, "") not in ("", "0")
 
 
 #: The 2-D test functions the explorers offer, each with a start point worth watching.
@@ -173,14 +169,26 @@ class Explorer:
             self.update()
 
 
+#: The step of a log slider, in decades: twenty positions a decade.
+LOG_STEP = 0.05
+
+
 def _slider(description, value, low, high, step=None, log=False, readout=".3g"):
     common = dict(description=description, continuous_update=True, readout_format=readout,
                   style={"description_width": "initial"})
     if log:
-        return ipywidgets.FloatLogSlider(value=value, base=10, min=np.log10(low),
-                                         max=np.log10(high), step=0.05, **common)
+        return ipywidgets.FloatLogSlider(value=value, base=10, min=_log_grid_start(value, low),
+                                         max=np.log10(high), step=LOG_STEP, **common)
     return ipywidgets.FloatSlider(value=value, min=low, max=high,
                                   step=step or (high - low) / 200, **common)
+
+
+def _log_grid_start(value, low):
+    """The exponent where a log slider's grid starts: at most one step above log10(low), and
+    a whole number of steps below log10(value), so that the slider's positions include the
+    default itself (the browser snaps the value to a position: 0.5 would read 0.501)."""
+    steps = (np.log10(value) - np.log10(low)) / LOG_STEP
+    return float(np.log10(value) - np.floor(steps + 1e-9) * LOG_STEP)
 
 
 def _dropdown(description, options, value):
