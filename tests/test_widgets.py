@@ -220,7 +220,7 @@ def test_momentum_blitted_frame_equals_a_fresh_explorer():
 def test_rate_map_scrub_has_a_frame_per_kappa():
     figure = widgets.rate_map_scrub([4, 100], steps=20, alt="the rate map")
     assert len(set(figure.frames)) == 2 and figure.nbytes < 2_000_000
-    assert "condition number κ" in figure.html() and 'alt="the rate map"' in figure.html()
+    assert "condition number κ" in figure.html() and 'aria-label="the rate map"' in figure.html()
 
 
 def test_eigen_error_figure_marks_the_measured_rates():
