@@ -2,6 +2,7 @@
 
     python benchmarks/step_throughput.py                   # 20M float32 parameters, CPU
     python benchmarks/step_throughput.py --device cuda     # 100M+ parameters on a GPU
+    python benchmarks/step_throughput.py --threads 1       # every row on one core
 
 A step reads and writes every parameter, gradient and state entry, and does
 little arithmetic per entry, so its floor is the bytes it must move divided by
@@ -165,7 +166,12 @@ def main():
     parser.add_argument("--width", type=int, default=None, help="layer width (1000 / 2000)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=3, help="steps timed per round and row")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch's threads (default: torch's choice); on a machine busy "
+                             "with other work, 1 keeps every row on one core, like NumPy's")
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     n_params = int(args.params or (20e6 if device.type == "cpu" else 100e6))
     width = args.width or (1000 if device.type == "cpu" else 2000)
