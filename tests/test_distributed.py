@@ -6,7 +6,9 @@ tests/recipes.py on the same global batches, each rank on an equal half.
 The reference is one process trained on the whole global batches.
 """
 
+import multiprocessing
 import shutil
+import time
 
 import pytest
 
@@ -46,6 +48,20 @@ RELATIVE = 1e-12
 
 def relative_error(a, b):
     return ((a - b).abs().max() / b.abs().max()).item()
+
+
+def fail_on_rank_one(rank, world_size):
+    if rank == 1:
+        raise RuntimeError("rank 1 fails on purpose")
+    time.sleep(300)   # rank 0 would outlive the test unless it is ended
+
+
+def test_a_failing_rank_fails_the_run_and_no_process_is_left(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(Exception, match="rank 1 fails on purpose"):
+        run_ranks(fail_on_rank_one, tmp_path, timeout=280)
+    assert multiprocessing.active_children() == []
+    assert time.monotonic() - start < 280, "rank 0 must be ended, not waited for"
 
 
 def eager_runs(rank, world_size, batches):
