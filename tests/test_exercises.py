@@ -16,8 +16,19 @@ from optlib.exercises import EXERCISES, check, grade
 # ---------------------------------------------------------------- answers a learner could write
 
 
-def empirical_risk(w, X, y):
-    return 0.5 * np.mean((X @ w - y) ** 2)
+def empirical_risk(theta, X, y):
+    return 0.5 * np.mean((X @ theta - y) ** 2)
+
+
+def best_threshold_accuracy(z, y):
+    order = np.argsort(z)
+    z, y = z[order], y[order]
+    best = max(np.mean(y == 1), np.mean(y == 0))     # one class for all
+    for k in range(1, len(z)):
+        if z[k] > z[k - 1]:                           # cut between k-1 and k
+            right_if_ones_above = (np.sum(y[:k] == 0) + np.sum(y[k:] == 1)) / len(y)
+            best = max(best, right_if_ones_above, 1 - right_if_ones_above)
+    return best
 
 
 def central_difference(f, x, h):
@@ -108,6 +119,7 @@ def adam_step(x, g, m, v, t, lr, b1, b2, eps):
 
 RIGHT = {
     "empirical_risk": empirical_risk,
+    "best_threshold_accuracy": best_threshold_accuracy,
     "central_difference": central_difference,
     "logistic_gradient": logistic_gradient,
     "optimal_step": optimal_step,
@@ -127,6 +139,11 @@ RIGHT = {
 
 # ---------------------------------------------------------------- typical mistakes
 # name -> (wrong answer, words the hint must contain, or None for the exercise's own hint)
+
+
+def _ones_above_only(z, y):
+    cuts = np.concatenate([[z.min() - 1], np.unique(z) + 1e-9])
+    return max(np.mean((z > c) == (y == 1)) for c in cuts)
 
 
 def _forward_difference(f, x, h):
@@ -207,7 +224,8 @@ def _in_place_adam(x, g, m, v, t, lr, b1, b2, eps):
 
 
 WRONG = {
-    "empirical_risk": (lambda w, X, y: np.mean((X @ w - y) ** 2), "twice"),
+    "empirical_risk": (lambda theta, X, y: np.mean((X @ theta - y) ** 2), "twice"),
+    "best_threshold_accuracy": (_ones_above_only, "try both rules"),
     "central_difference": (_forward_difference, "forward difference"),
     "logistic_gradient": (lambda w, X, y: X.T @ (y - 1 / (1 + np.exp(-(X @ w)))) / len(y),
                           "wrong way"),
