@@ -31,12 +31,13 @@ def best_threshold_accuracy(z, y):
     return best
 
 
-def central_difference(f, x, h):
-    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
+def central_difference(loss, theta, h):
+    return np.array([(loss(theta + h * e) - loss(theta - h * e)) / (2 * h)
+                     for e in np.eye(len(theta))])
 
 
-def logistic_gradient(w, X, y):
-    p = 1 / (1 + np.exp(-(X @ w)))
+def logistic_gradient(theta, X, y):
+    p = 1 / (1 + np.exp(-(X @ theta)))
     return X.T @ (p - y) / len(y)
 
 
@@ -45,8 +46,8 @@ def optimal_step(g, H):
     return g @ g / curvature if curvature > 0 else math.inf
 
 
-def finite_difference_hessian(grad, x, h):
-    columns = [(grad(x + h * e) - grad(x - h * e)) / (2 * h) for e in np.eye(len(x))]
+def finite_difference_hessian(grad, theta, h):
+    columns = [(grad(theta + h * e) - grad(theta - h * e)) / (2 * h) for e in np.eye(len(theta))]
     return np.column_stack(columns)
 
 
@@ -146,16 +147,16 @@ def _ones_above_only(z, y):
     return max(np.mean((z > c) == (y == 1)) for c in cuts)
 
 
-def _forward_difference(f, x, h):
-    return np.array([(f(x + h * e) - f(x)) / h for e in np.eye(len(x))])
+def _forward_difference(loss, theta, h):
+    return np.array([(loss(theta + h * e) - loss(theta)) / h for e in np.eye(len(theta))])
 
 
 def _step_without_curvature_check(g, H):
     return g @ g / (g @ H @ g)
 
 
-def _forward_difference_hessian(grad, x, h):
-    return np.column_stack([(grad(x + h * e) - grad(x)) / h for e in np.eye(len(x))])
+def _forward_difference_hessian(grad, theta, h):
+    return np.column_stack([(grad(theta + h * e) - grad(theta)) / h for e in np.eye(len(theta))])
 
 
 def _degenerate_before_saddle(H, tol):
@@ -227,7 +228,7 @@ WRONG = {
     "empirical_risk": (lambda theta, X, y: np.mean((X @ theta - y) ** 2), "twice"),
     "best_threshold_accuracy": (_ones_above_only, "try both rules"),
     "central_difference": (_forward_difference, "forward difference"),
-    "logistic_gradient": (lambda w, X, y: X.T @ (y - 1 / (1 + np.exp(-(X @ w)))) / len(y),
+    "logistic_gradient": (lambda theta, X, y: X.T @ (y - 1 / (1 + np.exp(-(X @ theta)))) / len(y),
                           "wrong way"),
     "optimal_step": (_step_without_curvature_check, None),
     "finite_difference_hessian": (_forward_difference_hessian, "forward differences"),
@@ -313,6 +314,20 @@ def test_the_edge_cases_named_in_the_issue_are_tried():
     assert "gradient is zero" in labels["central_difference"]
     shapes = {np.shape(case.args["x"]) for case in EXERCISES["adam_step"].cases()}
     assert len(shapes) >= 3
+
+
+def test_negative_beside_zero_curvature_is_not_called_a_saddle():
+    def saddle_when_some_negative(H, tol):
+        eigenvalues = np.linalg.eigvalsh(H)
+        if eigenvalues[0] < -tol and eigenvalues[-1] > tol:
+            return "saddle"
+        if eigenvalues[0] < -tol and eigenvalues[-1] >= -tol:
+            return "saddle"                      # lambda_min < 0 taken for a saddle
+        return classify_critical_point(H, tol)
+
+    verdict = grade("classify_critical_point", saddle_when_some_negative)
+    assert verdict.status == "wrong" and "none positive" in verdict.message
+    assert "undecided" in verdict.message
 
 
 def test_an_exception_in_the_learners_code_is_one_line_not_a_traceback(capsys):
