@@ -20,12 +20,12 @@ def empirical_risk(theta, X, y):
     return 0.5 * np.mean((X @ theta - y) ** 2)
 
 
-def best_threshold_accuracy(z, y):
-    order = np.argsort(z)
-    z, y = z[order], y[order]
+def best_threshold_accuracy(x, y):
+    order = np.argsort(x)
+    x, y = x[order], y[order]
     best = max(np.mean(y == 1), np.mean(y == 0))     # one class for all
-    for k in range(1, len(z)):
-        if z[k] > z[k - 1]:                           # cut between k-1 and k
+    for k in range(1, len(x)):
+        if x[k] > x[k - 1]:                           # cut between k-1 and k
             right_if_ones_above = (np.sum(y[:k] == 0) + np.sum(y[k:] == 1)) / len(y)
             best = max(best, right_if_ones_above, 1 - right_if_ones_above)
     return best
@@ -142,9 +142,9 @@ RIGHT = {
 # name -> (wrong answer, words the hint must contain, or None for the exercise's own hint)
 
 
-def _ones_above_only(z, y):
-    cuts = np.concatenate([[z.min() - 1], np.unique(z) + 1e-9])
-    return max(np.mean((z > c) == (y == 1)) for c in cuts)
+def _ones_above_only(x, y):
+    cuts = np.concatenate([[x.min() - 1], np.unique(x) + 1e-9])
+    return max(np.mean((x > c) == (y == 1)) for c in cuts)
 
 
 def _forward_difference(loss, theta, h):

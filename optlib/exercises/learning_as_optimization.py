@@ -37,49 +37,49 @@ def _empirical_risk_cases(rng):
                dict(theta=theta, X=X, y=X @ theta), 0.0)
 
 
-def _thresholds(z):
-    """Every threshold that classifies z differently: below, between, above."""
-    values = np.unique(z)
+def _thresholds(x):
+    """Every threshold that classifies x differently: below, between, above."""
+    values = np.unique(x)
     return np.concatenate([[values[0] - 1], (values[1:] + values[:-1]) / 2,
                            [values[-1] + 1]])
 
 
-def _accuracy_with_ones_above(z, y, thresholds):
-    """The accuracy of 'y = 1 when z > c', for each threshold c."""
-    return np.mean((z[:, None] > thresholds) == (y[:, None] == 1), axis=0)
+def _accuracy_with_ones_above(x, y, thresholds):
+    """The accuracy of 'y = 1 when x > c', for each threshold c."""
+    return np.mean((x[:, None] > thresholds) == (y[:, None] == 1), axis=0)
 
 
-def _best_threshold_accuracy(z, y):
-    """The best accuracy of a rule 'y = 1 when z > c' or 'y = 1 when z < c'.
+def _best_threshold_accuracy(x, y):
+    """The best accuracy of a rule 'y = 1 when x > c' or 'y = 1 when x < c'.
 
-    Between neighbouring values of z every c classifies alike, and at such a
-    c the rule 'z < c' is right exactly where 'z > c' is wrong.
+    Between neighbouring values of x every c classifies alike, and at such a
+    c the rule 'x < c' is right exactly where 'x > c' is wrong.
     """
-    above = _accuracy_with_ones_above(z, y, _thresholds(z))
+    above = _accuracy_with_ones_above(x, y, _thresholds(x))
     return float(np.max(np.maximum(above, 1 - above)))
 
 
-def _ones_above_only(z, y):
-    return float(np.max(_accuracy_with_ones_above(z, y, _thresholds(z))))
+def _ones_above_only(x, y):
+    return float(np.max(_accuracy_with_ones_above(x, y, _thresholds(x))))
 
 
-def _inner_thresholds_only(z, y):
-    above = _accuracy_with_ones_above(z, y, _thresholds(z)[1:-1])
+def _inner_thresholds_only(x, y):
+    above = _accuracy_with_ones_above(x, y, _thresholds(x)[1:-1])
     return float(np.max(np.maximum(above, 1 - above)))
 
 
 @exercise(
-    "best_threshold_accuracy", "best_threshold_accuracy(z, y) -> accuracy",
+    "best_threshold_accuracy", "best_threshold_accuracy(x, y) -> accuracy",
     hint="try every threshold c that classifies the examples differently "
-         "(below every z_i, above every z_i, and midway between neighbouring "
-         "values) with both rules, y = 1 when z > c and y = 1 when z < c; "
+         "(below every x_i, above every x_i, and midway between neighbouring "
+         "values) with both rules, y = 1 when x > c and y = 1 when x < c; "
          "return the largest fraction of examples classified correctly.",
     mistakes=[
         (lambda case: _ones_above_only(**case.args),
-         "the 1s may lie below the threshold: try both rules, y = 1 when z > c "
-         "and y = 1 when z < c."),
+         "the 1s may lie below the threshold: try both rules, y = 1 when x > c "
+         "and y = 1 when x < c."),
         (lambda case: _inner_thresholds_only(**case.args),
-         "a threshold below (or above) every z_i counts too: it predicts the "
+         "a threshold below (or above) every x_i counts too: it predicts the "
          "same class for every example, which can be the best rule."),
         (lambda case: len(case.args["y"]) * case.expected,
          "return the fraction of examples classified correctly, not their "
@@ -87,9 +87,9 @@ def _inner_thresholds_only(z, y):
     ],
 )
 def _best_threshold_cases(rng):
-    def labelled(z, y, label):
-        z, y = np.asarray(z, dtype=float), np.asarray(y, dtype=float)
-        return Case(label, dict(z=z, y=y), _best_threshold_accuracy(z, y))
+    def labelled(x, y, label):
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        return Case(label, dict(x=x, y=y), _best_threshold_accuracy(x, y))
 
     yield labelled([0.1, 0.4, 0.35, 0.8, 0.9, 0.2, 0.7, 0.6],
                    [0, 0, 1, 1, 1, 0, 0, 1], "8 examples, the 1s mostly above")
@@ -99,10 +99,10 @@ def _best_threshold_cases(rng):
                    "the best rule predicts 1 for every example")
     yield labelled([0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 2.0],
                    [0, 1, 1, 1, 0, 1, 0],
-                   "repeated values of z with different labels")
+                   "repeated values of x with different labels")
     yield labelled([-2.0, -1.5, -0.3, 0.4, 1.0], [0, 0, 0, 1, 1],
                    "separable classes: accuracy 1")
     n = 200
     y = rng.integers(0, 2, n)
-    z = rng.normal(size=n) + 1.2 * y
-    yield labelled(z, y, "200 examples from two overlapping normals")
+    x = rng.normal(size=n) + 1.2 * y
+    yield labelled(x, y, "200 examples from two overlapping normals")
