@@ -229,8 +229,8 @@ def rmsprop(lr=1e-2, rho=0.9, eps=1e-8, centered=False, momentum=0.0, weight_dec
         step = -eta g_t / d_t                        (momentum: b_t = mu b_{t-1} + g_t / d_t,
                                                       step = -eta b_t)
 
-    The course slides put eps inside the square root, sqrt(v_t + eps); the
-    two agree when eps is small against v_t.
+    Goodfellow, Bengio and Courville (2016, Algorithm 8.5) put eps inside the
+    square root, sqrt(v_t + eps); the two agree when eps is small against v_t.
     """
     _check_lr(lr)
     _check("rho", rho, 0.0, 1.0, high_open=True)

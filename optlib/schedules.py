@@ -42,7 +42,7 @@ def constant(lr):
 
 
 def linear_decay(lr0, lr_tau, tau):
-    """The linear rule of the course slides (Goodfellow, Bengio and Courville 2016, sec. 8.3.1).
+    """The linear decay of Goodfellow, Bengio and Courville (2016, sec. 8.3.1).
 
         eta_t = (1 - t/tau) eta_0 + (t/tau) eta_tau   for t <= tau,
         eta_t = eta_tau                               after.

@@ -16,16 +16,28 @@ from optlib.exercises import EXERCISES, check, grade
 # ---------------------------------------------------------------- answers a learner could write
 
 
-def empirical_risk(w, X, y):
-    return 0.5 * np.mean((X @ w - y) ** 2)
+def empirical_risk(theta, X, y):
+    return 0.5 * np.mean((X @ theta - y) ** 2)
 
 
-def central_difference(f, x, h):
-    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
+def best_threshold_accuracy(x, y):
+    order = np.argsort(x)
+    x, y = x[order], y[order]
+    best = max(np.mean(y == 1), np.mean(y == 0))     # one class for all
+    for k in range(1, len(x)):
+        if x[k] > x[k - 1]:                           # cut between k-1 and k
+            right_if_ones_above = (np.sum(y[:k] == 0) + np.sum(y[k:] == 1)) / len(y)
+            best = max(best, right_if_ones_above, 1 - right_if_ones_above)
+    return best
 
 
-def logistic_gradient(w, X, y):
-    p = 1 / (1 + np.exp(-(X @ w)))
+def central_difference(loss, theta, h):
+    return np.array([(loss(theta + h * e) - loss(theta - h * e)) / (2 * h)
+                     for e in np.eye(len(theta))])
+
+
+def logistic_gradient(theta, X, y):
+    p = 1 / (1 + np.exp(-(X @ theta)))
     return X.T @ (p - y) / len(y)
 
 
@@ -34,8 +46,8 @@ def optimal_step(g, H):
     return g @ g / curvature if curvature > 0 else math.inf
 
 
-def finite_difference_hessian(grad, x, h):
-    columns = [(grad(x + h * e) - grad(x - h * e)) / (2 * h) for e in np.eye(len(x))]
+def finite_difference_hessian(grad, theta, h):
+    columns = [(grad(theta + h * e) - grad(theta - h * e)) / (2 * h) for e in np.eye(len(theta))]
     return np.column_stack(columns)
 
 
@@ -135,6 +147,7 @@ def adam_step(x, g, m, v, t, lr, b1, b2, eps):
 
 RIGHT = {
     "empirical_risk": empirical_risk,
+    "best_threshold_accuracy": best_threshold_accuracy,
     "central_difference": central_difference,
     "logistic_gradient": logistic_gradient,
     "optimal_step": optimal_step,
@@ -159,16 +172,21 @@ RIGHT = {
 # name -> (wrong answer, words the hint must contain, or None for the exercise's own hint)
 
 
-def _forward_difference(f, x, h):
-    return np.array([(f(x + h * e) - f(x)) / h for e in np.eye(len(x))])
+def _ones_above_only(x, y):
+    cuts = np.concatenate([[x.min() - 1], np.unique(x) + 1e-9])
+    return max(np.mean((x > c) == (y == 1)) for c in cuts)
+
+
+def _forward_difference(loss, theta, h):
+    return np.array([(loss(theta + h * e) - loss(theta)) / h for e in np.eye(len(theta))])
 
 
 def _step_without_curvature_check(g, H):
     return g @ g / (g @ H @ g)
 
 
-def _forward_difference_hessian(grad, x, h):
-    return np.column_stack([(grad(x + h * e) - grad(x)) / h for e in np.eye(len(x))])
+def _forward_difference_hessian(grad, theta, h):
+    return np.column_stack([(grad(theta + h * e) - grad(theta)) / h for e in np.eye(len(theta))])
 
 
 def _degenerate_before_saddle(H, tol):
@@ -260,9 +278,10 @@ def _in_place_adam(x, g, m, v, t, lr, b1, b2, eps):
 
 
 WRONG = {
-    "empirical_risk": (lambda w, X, y: np.mean((X @ w - y) ** 2), "twice"),
+    "empirical_risk": (lambda theta, X, y: np.mean((X @ theta - y) ** 2), "twice"),
+    "best_threshold_accuracy": (_ones_above_only, "try both rules"),
     "central_difference": (_forward_difference, "forward difference"),
-    "logistic_gradient": (lambda w, X, y: X.T @ (y - 1 / (1 + np.exp(-(X @ w)))) / len(y),
+    "logistic_gradient": (lambda theta, X, y: X.T @ (y - 1 / (1 + np.exp(-(X @ theta)))) / len(y),
                           "wrong way"),
     "optimal_step": (_step_without_curvature_check, None),
     "finite_difference_hessian": (_forward_difference_hessian, "forward differences"),
@@ -352,6 +371,20 @@ def test_the_edge_cases_named_in_the_issue_are_tried():
     assert "gradient is zero" in labels["central_difference"]
     shapes = {np.shape(case.args["x"]) for case in EXERCISES["adam_step"].cases()}
     assert len(shapes) >= 3
+
+
+def test_negative_beside_zero_curvature_is_not_called_a_saddle():
+    def saddle_when_some_negative(H, tol):
+        eigenvalues = np.linalg.eigvalsh(H)
+        if eigenvalues[0] < -tol and eigenvalues[-1] > tol:
+            return "saddle"
+        if eigenvalues[0] < -tol and eigenvalues[-1] >= -tol:
+            return "saddle"                      # lambda_min < 0 taken for a saddle
+        return classify_critical_point(H, tol)
+
+    verdict = grade("classify_critical_point", saddle_when_some_negative)
+    assert verdict.status == "wrong" and "none positive" in verdict.message
+    assert "undecided" in verdict.message
 
 
 def test_an_exception_in_the_learners_code_is_one_line_not_a_traceback(capsys):
