@@ -10,8 +10,9 @@ the jupyter-cache in DIR, so that the build that follows executes nothing.
 The outputs are made from the kernel's own messages by nbclient, the executor
 that myst-nb runs, with its rules for displays, display updates,
 ``clear_output`` and widget state: the cached notebook is what the build would
-have made by executing the notebook itself. nbval's checks are untouched: a
-cell that fails still fails the run, and its notebook is not stored.
+have made by executing the notebook itself. Cells run with history, as in
+Jupyter and nbclient (nbval alone runs them without). nbval's checks are
+untouched: a cell that fails still fails the run, and its notebook is not stored.
 
 Both executions must run the notebook the same way: ``make test`` runs nbval
 with ``OPTLIB_STATIC=1`` and the kernel's own matplotlib backend, as the build
@@ -146,8 +147,8 @@ class Recording:
         return self.passed + self.failed == self.code_cells
 
     def executed(self):
-        """The notebook as nbclient would leave it: execution counts as with
-        store_history (nbval runs cells without), language_info, widget state."""
+        """The notebook as nbclient would leave it: execution counts (nbclient skips empty
+        cells, which nbval sends to the kernel), language_info, widget state."""
         count = 0
         for cell in self.nb.cells:
             if cell.cell_type != "code":
