@@ -20,10 +20,10 @@ HTML   := $(BUILD)/html
 
 # One BLAS thread: on two cores, threaded BLAS on small products only contends.
 export OPENBLAS_NUM_THREADS ?= 1
-# One OpenMP thread (torch's) per process: the tests and notebooks already run one
-# process per core, and torch's threads spin against each other otherwise (measured:
-# the torch tests under two workers take 76 s of CPU with two threads each, 34 s with one).
-export OMP_NUM_THREADS ?= 1
+# The tests and notebooks run one process per core, so each keeps to one OpenMP
+# (torch) thread: more only spin against each other (measured: the torch tests under
+# two workers take 76 s of CPU with two threads each, 34 s with one).
+test-optlib test-notebooks test-book test-blas: export OMP_NUM_THREADS ?= 1
 
 # pytest-xdist workers for the optlib tests and the notebooks: one per core.
 JOBS ?= auto
