@@ -99,11 +99,23 @@ def heavy_ball_step(x, g, b, lr, momentum):
     return x - lr * b, b
 
 
-def adam_step(x, g, m, v, t, lr, b1, b2, eps):
+def adam_step(theta, g, m, s, t, lr, b1, b2, eps):
     m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g**2
-    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-    return x - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    s = b2 * s + (1 - b2) * g**2
+    m_hat, s_hat = m / (1 - b1**t), s / (1 - b2**t)
+    return theta - lr * m_hat / (np.sqrt(s_hat) + eps), m, s
+
+
+def adagrad(grad, theta0, lr, steps, eps):
+    theta = np.asarray(theta0, dtype=float)
+    s = np.zeros_like(theta)
+    thetas = [theta]
+    for _ in range(steps):
+        g = grad(theta)
+        s = s + g**2
+        theta = theta - lr * g / (np.sqrt(s) + eps)
+        thetas.append(theta)
+    return np.array(thetas)
 
 
 RIGHT = {
@@ -123,6 +135,7 @@ RIGHT = {
     "linear_decay": linear_decay,
     "heavy_ball_step": heavy_ball_step,
     "adam_step": adam_step,
+    "adagrad": adagrad,
 }
 
 # ---------------------------------------------------------------- typical mistakes
@@ -192,18 +205,29 @@ def _sutskever(x, g, b, lr, momentum):
     return x + v, v
 
 
-def _no_bias_correction(x, g, m, v, t, lr, b1, b2, eps):
+def _no_bias_correction(theta, g, m, s, t, lr, b1, b2, eps):
     m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g**2
-    return x - lr * m / (np.sqrt(v) + eps), m, v
+    s = b2 * s + (1 - b2) * g**2
+    return theta - lr * m / (np.sqrt(s) + eps), m, s
 
 
-def _in_place_adam(x, g, m, v, t, lr, b1, b2, eps):
+def _in_place_adam(theta, g, m, s, t, lr, b1, b2, eps):
     m *= b1
     m += (1 - b1) * g
-    v *= b2
-    v += (1 - b2) * g**2
-    return x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps), m, v
+    s *= b2
+    s += (1 - b2) * g**2
+    return theta - lr * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps), m, s
+
+
+def _adagrad_summing_abs(grad, theta0, lr, steps, eps):
+    theta = np.asarray(theta0, dtype=float)
+    total, thetas = 0.0, [theta]
+    for _ in range(steps):
+        g = grad(theta)
+        total = total + np.abs(g)
+        theta = theta - lr * g / (np.sqrt(total) + eps)
+        thetas.append(theta)
+    return np.array(thetas)
 
 
 WRONG = {
@@ -224,6 +248,7 @@ WRONG = {
     "linear_decay": (_no_clamp, "stays at lr_tau"),
     "heavy_ball_step": (_sutskever, "v = mu v - eta g"),
     "adam_step": (_no_bias_correction, "bias correction is missing"),
+    "adagrad": (_adagrad_summing_abs, "not |g|"),
 }
 
 
@@ -293,8 +318,9 @@ def test_the_edge_cases_named_in_the_issue_are_tried():
     assert "zero gradient" in labels["gd_step"]
     assert "zero gradient" in labels["heavy_ball_step"]
     assert "gradient is zero" in labels["central_difference"]
-    shapes = {np.shape(case.args["x"]) for case in EXERCISES["adam_step"].cases()}
+    shapes = {np.shape(case.args["theta"]) for case in EXERCISES["adam_step"].cases()}
     assert len(shapes) >= 3
+    assert "always zero" in labels["adagrad"] and "sparse" in labels["adagrad"]
 
 
 def test_an_exception_in_the_learners_code_is_one_line_not_a_traceback(capsys):
