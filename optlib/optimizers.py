@@ -95,13 +95,25 @@ def _check_lr(lr):
     return _check("lr", lr)
 
 
+_NAMESPACES = {}
+
+
+def _array_namespace(a):
+    """array-api-compat's namespace for arrays of the type of ``a``, looked up once per type
+    (the lookup costs more than a whole SGD step on a small array)."""
+    kind = type(a)
+    if kind not in _NAMESPACES:
+        _NAMESPACES[kind] = array_api_compat.array_namespace(a)
+    return _NAMESPACES[kind]
+
+
 def _value(h, t, x):
     """A hyperparameter at step t, as a number or an array in the namespace of ``x``."""
     if callable(h):
         h = h(t)
     if isinstance(h, (int, float)):
         return h
-    xp = array_api_compat.array_namespace(x)
+    xp = _array_namespace(x)
     return xp.asarray(h, dtype=x.dtype, device=array_api_compat.device(x))
 
 
@@ -112,11 +124,11 @@ def _namespace(g, state_like):
             f"gradient g must have the shape of the parameters {tuple(state_like.shape)}, "
             f"got {tuple(g.shape)}"
         )
-    return array_api_compat.array_namespace(g)
+    return _array_namespace(g)
 
 
 def _zeros(x):
-    xp = array_api_compat.array_namespace(x)
+    xp = _array_namespace(x)
     return xp.zeros_like(x)
 
 
@@ -309,7 +321,7 @@ def _adam_step(g, state, x, lr, b1, b2, eps, amsgrad):
     With AMSGrad, s_t in the denominator is replaced by max_{i <= t} s_i.
     The state keeps torch.optim's names: ``v`` is s_t, ``v_max`` its running maximum.
     """
-    xp = array_api_compat.array_namespace(g)
+    xp = _array_namespace(g)
     t = state.count + 1
     beta1, beta2 = _value(b1, state.count, x), _value(b2, state.count, x)
     m = state.m + (1 - beta1) * (g - state.m)

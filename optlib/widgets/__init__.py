@@ -1,7 +1,7 @@
 """Figures a reader can move: live explorers for Jupyter, kernel-free figures for the HTML.
 
-**Live explorers** are small classes (``OptimizerRace``, ``QuadraticExplorer``,
-``TaylorExplorer``, ``HessianExplorer``, ``ScheduleExplorer``). Each has its
+**Live explorers** are small classes (``OptimizerRace``, ``AdaptiveRace``,
+``QuadraticExplorer``, ``TaylorExplorer``, ``HessianExplorer``, ``ScheduleExplorer``). Each has its
 controls in ``ex.controls`` (name -> ipywidget), an ``update()`` that
 recomputes through batched optlib calls and moves the existing artists
 (``set_data``), and ``ex.widget`` to display. The figure is drawn by Agg and
@@ -26,11 +26,12 @@ makes one from a live explorer.
 
 The package is split by topic: ``base`` (the Explorer class, the controls and
 the function panel every explorer shares), ``kernel_free`` (scrub figures),
-and one module per family of explorers (``race``, ``quadratic``, ``taylor``,
-``hessian``, ``schedules``). A new chapter's explorer goes into a module of
+and one module per family of explorers (``race``, ``adaptive``, ``quadratic``,
+``taylor``, ``hessian``, ``schedules``). A new chapter's explorer goes into a module of
 its own and is re-exported here.
 """
 
+from .adaptive import ADAPTIVE_RACERS, DEFAULT_RACERS, AdaptiveRace
 from .base import FUNCTIONS, STATIC_ENV, STATIC_NOTE, Explorer, static_mode
 from .hessian import FREE, HessianExplorer
 from .kernel_free import MAX_BYTES, Scrub, scrub, scrub2
@@ -47,6 +48,9 @@ __all__ = [
     "Explorer",
     "OptimizerRace",
     "RACERS",
+    "AdaptiveRace",
+    "ADAPTIVE_RACERS",
+    "DEFAULT_RACERS",
     "QuadraticExplorer",
     "TaylorExplorer",
     "HessianExplorer",
