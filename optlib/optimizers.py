@@ -406,8 +406,10 @@ def nadam(lr=2e-3, b1=0.9, b2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay
         step = -eta (1 - mu_t) / (1 - prod_{i<=t} mu_i) g_t / d_t
                -eta mu_{t+1} / (1 - prod_{i<=t+1} mu_i) m_t / d_t
 
-    With psi = 0 every mu_t is beta_1: the step is Adam's with m_hat_t replaced
-    by the Nesterov-style look-ahead (1 - beta_1) g_t / (1 - beta_1^t)
+    mu_t rises from about beta_1 / 2 towards beta_1 (psi = 0 keeps it at
+    beta_1 / 2). With psi so large that 0.96^(t psi) is lost in rounding
+    (psi = 1e4), every mu_t is beta_1 and the step is Adam's with m_hat_t replaced by the
+    Nesterov-style look-ahead (1 - beta_1) g_t / (1 - beta_1^t)
     + beta_1 m_t / (1 - beta_1^(t+1)).
     """
     _check_adam(lr, b1, b2, eps)
