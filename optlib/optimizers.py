@@ -446,16 +446,17 @@ class AdamaxState(NamedTuple):
 
 
 def adamax(lr=2e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0):
-    """AdaMax (Kingma and Ba 2015, section 7.1), as defined by torch.optim.Adamax.
+    """AdaMax (Kingma and Ba 2015, section 7.1), as torch.optim.Adamax.
 
         m_t = beta_1 m_{t-1} + (1 - beta_1) g_t
         u_t = max(beta_2 u_{t-1}, |g_t| + eps)          (u_0 = 0)
         step = -eta / (1 - beta_1^t) * m_t / u_t
 
-    u_t (s^infinity_t in the book, ``inf_norm`` here) is the limit p -> infinity
-    of Adam's second moment in the L^p norm, (s^(p)_t)^(1/p). Kingma and Ba's rule
-    is u_t = max(beta_2 u_{t-1}, |g_t|) with no eps; torch puts eps inside the
-    maximum, which keeps u_t >= eps, and so does optlib.
+    u_t (s^infinity_t in the book, ``inf_norm`` here) is the limit
+    p -> infinity of Adam's second moment in the L^p norm, (s^(p)_t)^(1/p).
+    Kingma and Ba's rule is u_t = max(beta_2 u_{t-1}, |g_t|), without eps;
+    torch puts eps inside the maximum, which keeps u_t >= eps, and so does
+    optlib.
     """
     _check_adam(lr, b1, b2, eps)
     _check("weight_decay", weight_decay)
@@ -466,12 +467,13 @@ def adamax(lr=2e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0):
 
     def update(g, state, x):
         xp = _namespace(g, x)
-        t = state.count + 1
-        beta1, beta2 = _value(b1, state.count, x), _value(b2, state.count, x)
-        g = _with_l2(g, x, _value(weight_decay, state.count, x))
+        t, count = state.count + 1, state.count
+        beta1, beta2 = _value(b1, count, x), _value(b2, count, x)
+        g = _with_l2(g, x, _value(weight_decay, count, x))
         m = state.m + (1 - beta1) * (g - state.m)
-        u = xp.maximum(beta2 * state.inf_norm, xp.abs(g) + _value(eps, state.count, x))
-        step = -(_value(lr, state.count, x) / (1 - beta1**t)) * m / u
+        shrunk = beta2 * state.inf_norm
+        u = xp.maximum(shrunk, xp.abs(g) + _value(eps, count, x))
+        step = -(_value(lr, count, x) / (1 - beta1**t)) * m / u
         return step, AdamaxState(t, m, u)
 
     return Transform(init, update, lr, elementwise=True)
