@@ -138,11 +138,23 @@ def momentum_iterations(kappa, delta):
     return count((kappa - 1) / (kappa + 1)), count((root - 1) / (root + 1))
 
 
-def adam_step(x, g, m, v, t, lr, b1, b2, eps):
+def adam_step(theta, g, m, s, t, lr, b1, b2, eps):
     m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g**2
-    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-    return x - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    s = b2 * s + (1 - b2) * g**2
+    m_hat, s_hat = m / (1 - b1**t), s / (1 - b2**t)
+    return theta - lr * m_hat / (np.sqrt(s_hat) + eps), m, s
+
+
+def adagrad(grad, theta0, lr, steps, eps):
+    theta = np.asarray(theta0, dtype=float)
+    s = np.zeros_like(theta)
+    thetas = [theta]
+    for _ in range(steps):
+        g = grad(theta)
+        s = s + g**2
+        theta = theta - lr * g / (np.sqrt(s) + eps)
+        thetas.append(theta)
+    return np.array(thetas)
 
 
 RIGHT = {
@@ -166,6 +178,7 @@ RIGHT = {
     "nesterov_lookahead": nesterov_lookahead,
     "momentum_iterations": momentum_iterations,
     "adam_step": adam_step,
+    "adagrad": adagrad,
 }
 
 # ---------------------------------------------------------------- typical mistakes
@@ -263,18 +276,29 @@ def _squared_rate(kappa, delta):
     return t_gd, t
 
 
-def _no_bias_correction(x, g, m, v, t, lr, b1, b2, eps):
+def _no_bias_correction(theta, g, m, s, t, lr, b1, b2, eps):
     m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g**2
-    return x - lr * m / (np.sqrt(v) + eps), m, v
+    s = b2 * s + (1 - b2) * g**2
+    return theta - lr * m / (np.sqrt(s) + eps), m, s
 
 
-def _in_place_adam(x, g, m, v, t, lr, b1, b2, eps):
+def _in_place_adam(theta, g, m, s, t, lr, b1, b2, eps):
     m *= b1
     m += (1 - b1) * g
-    v *= b2
-    v += (1 - b2) * g**2
-    return x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps), m, v
+    s *= b2
+    s += (1 - b2) * g**2
+    return theta - lr * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps), m, s
+
+
+def _adagrad_summing_abs(grad, theta0, lr, steps, eps):
+    theta = np.asarray(theta0, dtype=float)
+    total, thetas = 0.0, [theta]
+    for _ in range(steps):
+        g = grad(theta)
+        total = total + np.abs(g)
+        theta = theta - lr * g / (np.sqrt(total) + eps)
+        thetas.append(theta)
+    return np.array(thetas)
 
 
 WRONG = {
@@ -299,6 +323,7 @@ WRONG = {
     "nesterov_lookahead": (_heavy_ball_not_nesterov, "that is heavy ball"),
     "momentum_iterations": (_squared_rate, "the rate is its square root"),
     "adam_step": (_no_bias_correction, "bias correction is missing"),
+    "adagrad": (_adagrad_summing_abs, "not |g|"),
 }
 
 
@@ -369,8 +394,9 @@ def test_the_edge_cases_named_in_the_issue_are_tried():
     assert "zero gradient" in labels["gd_step"]
     assert "zero gradient" in labels["heavy_ball_step"]
     assert "gradient is zero" in labels["central_difference"]
-    shapes = {np.shape(case.args["x"]) for case in EXERCISES["adam_step"].cases()}
+    shapes = {np.shape(case.args["theta"]) for case in EXERCISES["adam_step"].cases()}
     assert len(shapes) >= 3
+    assert "always zero" in labels["adagrad"] and "sparse" in labels["adagrad"]
 
 
 def test_negative_beside_zero_curvature_is_not_called_a_saddle():
