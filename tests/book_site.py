@@ -64,6 +64,19 @@ def build(source=ROOT, flags=BUILD_FLAGS):
     )
 
 
+def book_skeleton(directory, root):
+    """Make ``directory`` a book with this book's configuration (``_config.yml``, its
+    Sphinx extensions in ``_ext/``, its CSS in ``_static/``, the bibliography) and a
+    table of contents whose only page is ``root`` ("book/page")."""
+    shutil.copy(ROOT / "_config.yml", directory / "_config.yml")
+    for folder in ("_ext", "_static"):
+        shutil.copytree(ROOT / folder, directory / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    (directory / "book").mkdir()
+    shutil.copy(BOOK / "references.bib", directory / "book" / "references.bib")
+    (directory / "_toc.yml").write_text(f"format: jb-book\nroot: {root}\n")
+
+
 @functools.cache
 def build_once():
     """Build the book once per test session (with ``BUILD_FLAGS``)."""

@@ -5,12 +5,11 @@ tests in test_browser.py reuse it.
 """
 
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from book_site import BOOK, HTML, ROOT, build, build_once, built_pages, toc_files
+from book_site import BOOK, HTML, ROOT, book_skeleton, build, build_once, built_pages, toc_files
 
 pytestmark = pytest.mark.book
 
@@ -98,10 +97,7 @@ def test_unchanged_rebuild_executes_nothing(built):
 
 def test_a_cell_error_fails_the_build(tmp_path):
     """The book's own configuration turns an exception in any cell into a failed build."""
-    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
-    (tmp_path / "book").mkdir()
-    shutil.copy(BOOK / "references.bib", tmp_path / "book" / "references.bib")
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/broken\n")
+    book_skeleton(tmp_path, "book/broken")
     broken = nbformat.v4.new_notebook()
     broken.cells = [
         nbformat.v4.new_markdown_cell("# Broken"),
@@ -113,4 +109,4 @@ def test_a_cell_error_fails_the_build(tmp_path):
     result = build(tmp_path, flags=("-n", "-W"))
 
     assert result.returncode != 0
-    assert "RuntimeError" in result.stdout + result.stderr
+    assert "this cell fails" in result.stdout + result.stderr

@@ -4,7 +4,8 @@ Fast and static (nothing runs): every notebook in book/ is stored without
 outputs; every ``hide-input`` cell (folded in the HTML) also carries
 ``"jupyter": {"source_hidden": true}`` so that JupyterLab collapses it too;
 every coding exercise's solution cell is folded in the HTML behind "Show
-solution"; and no line of code, in a code cell or in a fenced block of a
+solution"; every cell that shows a live explorer has alt text for the
+snapshot the HTML shows in its place; and no line of code, in a code cell or in a fenced block of a
 Markdown cell, is longer than 79 characters, which is what fits the HTML's text
 column. The bibliography parses, and every entry has what the book's citation
 style prints (author or editor, title, year), so that a build or a student
@@ -25,6 +26,9 @@ SOLUTION_PROMPTS = {"code_prompt_show": "Show solution", "code_prompt_hide": "Hi
 # The opening line of a fenced block in Markdown: code, or a MyST directive when its info
 # string opens with "{" (```{exercise}, :::{note}).
 _FENCE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>[^`]*)$")
+
+
+_EXPLORER = re.compile(r"\bwidgets\.[A-Z]\w*\(")
 
 
 def chapters():
@@ -56,6 +60,14 @@ def unfolded_solutions(nb):
             and not (HIDE_INPUT in cell.metadata.get("tags", [])
                      and {key: cell.metadata.get("mystnb", {}).get(key)
                           for key in SOLUTION_PROMPTS} == SOLUTION_PROMPTS)]
+
+
+def explorers_without_alt_text(nb):
+    """The cells that build an explorer (``ol.widgets.SomeExplorer(...)``) and give its
+    static snapshot no alt text through ``"mystnb": {"image": {"alt": ...}}``."""
+    return [index for index, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and _EXPLORER.search(cell.source)
+            and not cell.metadata.get("mystnb", {}).get("image", {}).get("alt")]
 
 
 def code_lines(cell):
@@ -107,6 +119,11 @@ def test_every_hide_input_cell_is_collapsed_in_jupyter_too(chapter):
 def test_every_coding_solution_is_folded_behind_show_solution(chapter):
     assert unfolded_solutions(read(chapter)) == [], (
         f'these solution cells need the tag {HIDE_INPUT!r} and "mystnb": {SOLUTION_PROMPTS}')
+
+
+def test_every_explorer_snapshot_is_described(chapter):
+    assert explorers_without_alt_text(read(chapter)) == [], (
+        'these explorer cells need "mystnb": {"image": {"alt": "..."}}')
 
 
 def test_no_code_line_is_wider_than_the_column(chapter):

@@ -5,13 +5,12 @@ with a failing cell is not stored."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import nbformat
 import pytest
-from book_site import BOOK, ROOT, build, kernel_env
+from book_site import ROOT, book_skeleton, build, kernel_env
 from jupyter_cache import get_cache
 from jupyter_cache.executors.utils import single_nb_execution
 
@@ -88,10 +87,7 @@ def test_the_cache_holds_what_nbclient_would_have_made(tmp_path, monkeypatch):
 
 
 def test_the_build_uses_the_cached_notebook_and_skips_a_failed_one(tmp_path):
-    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
-    (tmp_path / "book").mkdir()
-    shutil.copy(BOOK / "references.bib", tmp_path / "book" / "references.bib")
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/page\n")
+    book_skeleton(tmp_path, "book/page")
     notebook = write_notebook(tmp_path / "book" / "page.ipynb", ["print('from nbval')"])
     broken = write_notebook(tmp_path / "broken.ipynb", ["x = 1", "raise RuntimeError('no')"])
     cache = tmp_path / "_build" / ".jupyter_cache"  # where _config.yml has the build look
