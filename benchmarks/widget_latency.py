@@ -80,6 +80,7 @@ def main():
         "Taylor explorer": widgets.TaylorExplorer(),
         "Hessian explorer": widgets.HessianExplorer(),
         "schedule explorer (200 steps)": widgets.ScheduleExplorer(steps=200),
+        "initialization explorer (up to 50 x 256)": widgets.InitializationExplorer(),
     }
     rows = []
     for name, explorer in explorers.items():
