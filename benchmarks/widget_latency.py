@@ -82,6 +82,7 @@ def main():
         "Taylor explorer": widgets.TaylorExplorer(),
         "Hessian explorer": widgets.HessianExplorer(),
         "schedule explorer (200 steps)": widgets.ScheduleExplorer(steps=200),
+        "initialization explorer (up to 50 x 256)": widgets.InitializationExplorer(),
         "adaptive race (5 optimizers x 150 steps)": widgets.AdaptiveRace(steps=150),
     }
     rows = []

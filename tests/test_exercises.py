@@ -157,6 +157,26 @@ def adagrad(grad, theta0, lr, steps, eps):
     return np.array(thetas)
 
 
+def orthogonal_init(shape, gain, rng):
+    q, r = np.linalg.qr(rng.standard_normal((max(shape), min(shape))))
+    q = q * np.sign(np.diag(r))
+    return gain * (q if shape[0] >= shape[1] else q.T)
+
+
+def clip_global_norm(grads, max_norm):
+    norm = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    scale = 1.0 if norm <= max_norm else max_norm / norm
+    return [g * scale for g in grads]
+
+
+def backprop_norms(weights, g):
+    norms = [np.linalg.norm(g)]
+    for W in weights[::-1]:
+        g = g @ W.T
+        norms.append(np.linalg.norm(g))
+    return np.array(norms)
+
+
 RIGHT = {
     "empirical_risk": empirical_risk,
     "best_threshold_accuracy": best_threshold_accuracy,
@@ -178,6 +198,9 @@ RIGHT = {
     "nesterov_lookahead": nesterov_lookahead,
     "momentum_iterations": momentum_iterations,
     "adam_step": adam_step,
+    "orthogonal_init": orthogonal_init,
+    "clip_global_norm": clip_global_norm,
+    "backprop_norms": backprop_norms,
     "adagrad": adagrad,
 }
 
@@ -301,6 +324,15 @@ def _adagrad_summing_abs(grad, theta0, lr, steps, eps):
     return np.array(thetas)
 
 
+def _unsigned_qr(shape, gain, rng):
+    q, _ = np.linalg.qr(rng.standard_normal((max(shape), min(shape))))
+    return gain * (q if shape[0] >= shape[1] else q.T)
+
+
+def _clip_each(grads, max_norm):
+    return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
+
+
 WRONG = {
     "empirical_risk": (lambda theta, X, y: np.mean((X @ theta - y) ** 2), "twice"),
     "best_threshold_accuracy": (_ones_above_only, "try both rules"),
@@ -323,6 +355,10 @@ WRONG = {
     "nesterov_lookahead": (_heavy_ball_not_nesterov, "that is heavy ball"),
     "momentum_iterations": (_squared_rate, "the rate is its square root"),
     "adam_step": (_no_bias_correction, "bias correction is missing"),
+    "orthogonal_init": (_unsigned_qr, "sign of R's diagonal"),
+    "clip_global_norm": (_clip_each, "each array to the threshold on its own"),
+    "backprop_norms": (lambda weights, g: backprop_norms(weights, g)[::-1],
+                       "order of backpropagation"),
     "adagrad": (_adagrad_summing_abs, "not |g|"),
 }
 
@@ -596,3 +632,33 @@ def test_the_backtracking_cases_are_clear_of_the_armijo_boundary():
         assert margin(eta) > 1e-9 * max(1.0, abs(fx)), case.label
         if eta < a["lr0"]:
             assert margin(eta / a["shrink"]) < -1e-9 * max(1.0, abs(fx)), case.label
+
+
+# ---------------------------------------------------------------- the initialization chapter's
+# checks name more mistakes than one
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda shape, gain, rng: orthogonal_init(shape, 1.0, rng), "multiply Q by the gain"),
+    (lambda shape, gain, rng: orthogonal_init(shape, gain, np.random.default_rng()),
+     "draw every random number from the rng"),
+    (lambda shape, gain, rng: gain * np.eye(*shape), "must be random"),
+    (lambda shape, gain, rng: rng.standard_normal(shape), "orthonormal"),
+])
+def test_orthogonal_init_names_the_mistake(wrong, words):
+    verdict = grade("orthogonal_init", wrong)
+    assert verdict.status == "wrong" and words in verdict.message
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda grads, c: [np.clip(g, -c, c) for g in grads], "clipping by value"),
+    (lambda grads, c: [g * (c / math.sqrt(sum(np.sum(h**2) for h in grads)))
+                       for g in grads], "although the norm was below it"),
+    (lambda grads, c: [g * min(1.0, c / sum(np.sum(h**2) for h in grads)) for g in grads],
+     "square root"),
+    (lambda grads, c: np.concatenate([np.ravel(g) for g in grads]), "return a list"),
+])
+def test_clip_global_norm_names_the_mistake(wrong, words):
+    with np.errstate(all="ignore"):
+        verdict = grade("clip_global_norm", wrong)
+    assert verdict.status in ("wrong", "error") and words in verdict.message

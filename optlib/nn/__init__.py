@@ -16,7 +16,10 @@ y = x W + b with W of shape ``(fan_in, fan_out)``.
 
 The package: ``init`` (initializers), ``layers`` (Linear, activations,
 BatchNorm, LayerNorm), ``networks`` (Sequential, MLP), ``losses``,
-``objective`` (NetworkLoss) and ``training`` (train).
+``objective`` (NetworkLoss), ``training`` (train), ``signal`` (signal
+propagation at initialization: mean-field maps, random networks, layer
+statistics), ``residual`` (residual blocks and their initialization schemes)
+and ``recurrent`` (a one-unit recurrent network whose loss has a cliff).
 """
 
 from .init import (
@@ -25,6 +28,8 @@ from .init import (
     kaiming_normal,
     kaiming_uniform,
     normal,
+    orthogonal,
+    torch_default,
     xavier_normal,
     xavier_uniform,
     zeros,
@@ -33,6 +38,9 @@ from .layers import BatchNorm, Layer, LayerNorm, Linear, ReLU, Sigmoid, Tanh
 from .losses import LOSSES, accuracy, mse, softmax_cross_entropy
 from .networks import MLP, Sequential
 from .objective import NetworkLoss
+from .recurrent import cliff_bias, one_unit_rnn, rnn_states
+from .residual import RESIDUAL_SCHEMES, Residual, residual_mlp, residual_stack
+from .signal import LayerStatistics, layer_statistics
 from .training import TrainHistory, train
 
 __all__ = [
@@ -41,5 +49,8 @@ __all__ = [
     "LayerNorm",
     "Sequential", "MLP", "softmax_cross_entropy", "mse", "LOSSES", "accuracy", "NetworkLoss",
     "TrainHistory", "train",
+    "orthogonal", "torch_default", "Residual", "RESIDUAL_SCHEMES", "residual_stack",
+    "residual_mlp", "one_unit_rnn", "rnn_states", "cliff_bias", "LayerStatistics",
+    "layer_statistics",
 ]
 

@@ -35,6 +35,7 @@ its own and is re-exported here.
 from .adaptive import ADAPTIVE_RACERS, DEFAULT_RACERS, AdaptiveRace
 from .base import FUNCTIONS, STATIC_ENV, STATIC_NOTE, Explorer, static_mode
 from .hessian import FREE, HessianExplorer
+from .initialization import InitializationExplorer, singular_value_scrub
 from .kernel_free import MAX_BYTES, Scrub, scrub, scrub2
 from .momentum import (
     EigenErrorFigure,
@@ -70,6 +71,7 @@ __all__ = [
     "TaylorExplorer",
     "HessianExplorer",
     "FREE",
+    "InitializationExplorer", "singular_value_scrub",
     "ScheduleExplorer",
     "SCHEDULES",
     "logistic_problem",
