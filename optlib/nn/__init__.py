@@ -16,7 +16,9 @@ y = x W + b with W of shape ``(fan_in, fan_out)``.
 
 The package: ``init`` (initializers), ``layers`` (Linear, activations,
 BatchNorm, LayerNorm), ``networks`` (Sequential, MLP), ``losses``,
-``objective`` (NetworkLoss) and ``training`` (train).
+``objective`` (NetworkLoss) and ``training`` (train); ``normalization``
+(GroupNorm, WeightNormLinear, and the measurements of scale invariance and
+smoothness) and ``sweep`` (a learning-rate sweep in one batched run).
 """
 
 from .init import (
@@ -32,7 +34,9 @@ from .init import (
 from .layers import BatchNorm, Layer, LayerNorm, Linear, ReLU, Sigmoid, Tanh
 from .losses import LOSSES, accuracy, mse, softmax_cross_entropy
 from .networks import MLP, Sequential
+from .normalization import GroupNorm, WeightNormLinear
 from .objective import NetworkLoss
+from .sweep import SweepHistory, lr_sweep
 from .training import TrainHistory, train
 
 __all__ = [
@@ -42,4 +46,4 @@ __all__ = [
     "Sequential", "MLP", "softmax_cross_entropy", "mse", "LOSSES", "accuracy", "NetworkLoss",
     "TrainHistory", "train",
 ]
-
+__all__ += ["normalization", "GroupNorm", "WeightNormLinear", "sweep", "lr_sweep", "SweepHistory"]
