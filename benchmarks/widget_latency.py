@@ -35,7 +35,7 @@ def fresh_value(control, rng):
         return tuple(sorted(rng.choice(options, size, replace=False), key=options.index))
     if isinstance(control, ipywidgets.Checkbox):
         return not control.value
-    if isinstance(control, ipywidgets.Dropdown):
+    if isinstance(control, (ipywidgets.Dropdown, ipywidgets.SelectionSlider)):
         values = [value for _, value in control._options_full]
         return values[int(rng.integers(len(values)))]
     if isinstance(control, ipywidgets.FloatLogSlider):
@@ -80,6 +80,8 @@ def main():
         "Taylor explorer": widgets.TaylorExplorer(),
         "Hessian explorer": widgets.HessianExplorer(),
         "schedule explorer (200 steps)": widgets.ScheduleExplorer(steps=200),
+        # every (depth, normalization) trained once when made; a change only redraws
+        "normalization explorer (precomputed)": widgets.NormalizationExplorer(precompute=True),
     }
     rows = []
     for name, explorer in explorers.items():

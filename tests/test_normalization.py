@@ -330,3 +330,71 @@ def test_lr_sweep_checks_its_input(digits):
         lr_sweep([X.shape[1], 4, 10], [0.1], X, y, batch_size=0)
     with pytest.raises(ValueError, match="epochs"):
         lr_sweep([X.shape[1], 4, 10], [0.1], X, y, epochs=-1)
+
+
+# ---------------------------------------------------------------- the explorer
+
+
+def small_explorer(**kwargs):
+    settings = dict(depths=(1, 3), lrs=(0.03, 0.3, 3.0), epochs=3, samples=96, width=8,
+                    batch_size=32, lr=0.3, depth=1)
+    settings.update(kwargs)
+    return ol.widgets.NormalizationExplorer(**settings)
+
+
+def line_data(line):
+    return np.column_stack(line.get_data()).astype(float)
+
+
+def test_the_explorer_draws_the_sweeps_it_trained():
+    explorer = small_explorer(precompute=True)
+    assert set(explorer.sweeps) == {1, 3}
+    X, y = ol.data.digits()
+    for name, kind in ol.widgets.NORMALIZATIONS.items():
+        sweep = lr_sweep([64, 8, 10], (0.03, 0.3, 3.0), X[:96], y[:96], norm=kind, epochs=3,
+                         batch_size=32)
+        np.testing.assert_allclose(line_data(explorer.curves[name])[:, 1],
+                                   np.minimum(sweep.train_loss[1], 10.0), rtol=1e-12)
+        np.testing.assert_allclose(line_data(explorer.finals[name])[:, 0], [0.03, 0.3, 3.0])
+        assert explorer.final_loss(1, 0.3, name) == pytest.approx(sweep.final_loss()[1])
+
+
+def test_each_control_moves_the_figure():
+    explorer = small_explorer(precompute=False)
+    assert set(explorer.sweeps) == {1}, "a depth is trained when first shown"
+    explorer.controls["lr"].value = 3.0
+    for name, sweep in explorer.sweeps[1].items():
+        np.testing.assert_allclose(line_data(explorer.curves[name])[:, 1],
+                                   np.minimum(np.nan_to_num(sweep.train_loss[2], nan=10.0), 10))
+    assert float(explorer.chosen.get_xdata()[0]) == 3.0
+    explorer.controls["depth"].value = 3
+    assert set(explorer.sweeps) == {1, 3}
+    finals = line_data(explorer.finals["batch"])[:, 1]
+    np.testing.assert_allclose(finals, np.minimum(explorer.sweeps[3]["batch"].final_loss(), 10))
+    assert explorer.curves["batch"].get_linewidth() > explorer.curves["none"].get_linewidth()
+    explorer.controls["norm"].value = "none"
+    assert explorer.curves["none"].get_linewidth() > explorer.curves["batch"].get_linewidth()
+    assert "none" in explorer.title.get_text() and "D = 3" in explorer.title.get_text()
+
+
+def test_a_moved_explorer_draws_what_a_fresh_one_draws():
+    moved = small_explorer(precompute=True)
+    moved.controls["depth"].value = 3
+    moved.controls["lr"].value = 0.03
+    moved.controls["norm"].value = "layer"
+    fresh = small_explorer(precompute=True, depth=3, lr=0.03, norm="layer")
+    for name in ol.widgets.NORMALIZATIONS:
+        np.testing.assert_array_equal(line_data(moved.curves[name]),
+                                      line_data(fresh.curves[name]))
+    assert moved.title.get_text() == fresh.title.get_text()
+    np.testing.assert_array_equal(np.asarray(moved.fig.canvas.buffer_rgba()),
+                                  np.asarray(fresh.fig.canvas.buffer_rgba()))
+
+
+def test_the_explorer_checks_its_settings():
+    with pytest.raises(ValueError, match="depth"):
+        small_explorer(depth=2)
+    with pytest.raises(ValueError, match="lr"):
+        small_explorer(lr=0.5)
+    with pytest.raises(ValueError, match="norm"):
+        small_explorer(norm="group")

@@ -1,7 +1,8 @@
 """Figures a reader can move: live explorers for Jupyter, kernel-free figures for the HTML.
 
 **Live explorers** are small classes (``OptimizerRace``, ``QuadraticExplorer``,
-``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``, ``ScheduleExplorer``). Each has its
+``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``, ``ScheduleExplorer``,
+``NormalizationExplorer``). Each has its
 controls in ``ex.controls`` (name -> ipywidget), an ``update()`` that
 recomputes through batched optlib calls and moves the existing artists
 (``set_data``), and ``ex.widget`` to display. The figure is drawn by Agg and
@@ -27,8 +28,8 @@ makes one from a live explorer.
 The package is split by topic: ``base`` (the Explorer class, the controls and
 the function panel every explorer shares), ``kernel_free`` (scrub figures),
 and one module per family of explorers (``race``, ``quadratic``, ``momentum``,
-``taylor``, ``hessian``, ``schedules``). A new chapter's explorer goes into a module of
-its own and is re-exported here.
+``taylor``, ``hessian``, ``schedules``, ``normalization``). A new chapter's explorer goes
+into a module of its own and is re-exported here.
 """
 
 from .base import FUNCTIONS, STATIC_ENV, STATIC_NOTE, Explorer, static_mode
@@ -42,6 +43,7 @@ from .momentum import (
     eigen_errors,
     rate_map_scrub,
 )
+from .normalization import NORMALIZATIONS, NormalizationExplorer
 from .quadratic import QuadraticExplorer
 from .race import RACERS, OptimizerRace
 from .schedules import SCHEDULES, ScheduleExplorer, logistic_problem
@@ -72,4 +74,6 @@ __all__ = [
     "scrub",
     "scrub2",
     "MAX_BYTES",
+    "NormalizationExplorer",
+    "NORMALIZATIONS",
 ]
