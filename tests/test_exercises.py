@@ -133,6 +133,23 @@ def adam_step(x, g, m, v, t, lr, b1, b2, eps):
     return x - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
+def batchnorm_forward_backward(x, psi, chi, dy, eps):
+    mu = x.mean(axis=0)
+    var = ((x - mu) ** 2).mean(axis=0)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    g = psi * dy
+    dx = (g - g.mean(axis=0) - x_hat * (g * x_hat).mean(axis=0)) / np.sqrt(var + eps)
+    return psi * x_hat + chi, dx, (dy * x_hat).sum(axis=0), dy.sum(axis=0)
+
+
+def effective_lr(lr, weight_decay, norm0_sq, unit_grads_sq):
+    norm_sq, rates = norm0_sq, [lr / norm0_sq]
+    for g_sq in unit_grads_sq:
+        norm_sq = (1 - lr * weight_decay) ** 2 * norm_sq + lr**2 * g_sq / norm_sq
+        rates.append(lr / norm_sq)
+    return np.array(rates)
+
+
 RIGHT = {
     "empirical_risk": empirical_risk,
     "central_difference": central_difference,
@@ -153,6 +170,8 @@ RIGHT = {
     "nesterov_lookahead": nesterov_lookahead,
     "momentum_iterations": momentum_iterations,
     "adam_step": adam_step,
+    "batchnorm_forward_backward": batchnorm_forward_backward,
+    "effective_lr": effective_lr,
 }
 
 # ---------------------------------------------------------------- typical mistakes
@@ -259,6 +278,19 @@ def _in_place_adam(x, g, m, v, t, lr, b1, b2, eps):
     return x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps), m, v
 
 
+def _constant_statistics(x, psi, chi, dy, eps):
+    y, dx, dpsi, dchi = batchnorm_forward_backward(x, psi, chi, dy, eps)
+    return y, psi * dy / np.sqrt(x.var(axis=0) + eps), dpsi, dchi
+
+
+def _gradient_as_given(lr, weight_decay, norm0_sq, unit_grads_sq):
+    norm_sq, rates = norm0_sq, [lr / norm0_sq]
+    for g_sq in unit_grads_sq:
+        norm_sq = (1 - lr * weight_decay) ** 2 * norm_sq + lr**2 * g_sq
+        rates.append(lr / norm_sq)
+    return np.array(rates)
+
+
 WRONG = {
     "empirical_risk": (lambda w, X, y: np.mean((X @ w - y) ** 2), "twice"),
     "central_difference": (_forward_difference, "forward difference"),
@@ -280,6 +312,8 @@ WRONG = {
     "nesterov_lookahead": (_heavy_ball_not_nesterov, "that is heavy ball"),
     "momentum_iterations": (_squared_rate, "the rate is its square root"),
     "adam_step": (_no_bias_correction, "bias correction is missing"),
+    "batchnorm_forward_backward": (_constant_statistics, "evaluation mode"),
+    "effective_lr": (_gradient_as_given, "at unit norm"),
 }
 
 

@@ -219,6 +219,19 @@ def test_with_eps_zero_the_gradient_is_orthogonal_and_only_eta_over_norm_squared
     np.testing.assert_allclose(scaled.norms_sq, 16 * plain.norms_sq, rtol=1e-10)
 
 
+def test_the_predicted_norms_follow_a_run_with_eps_zero(digits):
+    X, y = digits
+    model = ol.nn.MLP([X.shape[1], 10, 10, 10], norm="batch", seed=2)
+    for layer in model.layers:
+        if isinstance(layer, ol.nn.BatchNorm):
+            layer.eps = 0.0
+    trace = norm.trace_unit_norms(model, X, y, lr=0.5, steps=30, batch_size=32,
+                                  weight_decay=0.02, seed=4)
+    predicted = norm.predicted_norms_sq(0.5, 0.02, trace.norms_sq[0], trace.unit_grads_sq)
+    np.testing.assert_allclose(predicted, trace.norms_sq, rtol=1e-12)
+    assert norm.predicted_norms_sq(0.5, 0.0, 2.0, np.zeros((0, 3))).shape == (1,)
+
+
 def test_trace_unit_norms_checks_its_input(digits):
     X, y = digits
     model = ol.nn.MLP([X.shape[1], 4, 10], norm="batch")

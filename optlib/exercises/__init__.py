@@ -43,6 +43,7 @@ from . import (  # noqa: F401  (each module registers its chapter's exercises)
     hessian,
     learning_as_optimization,
     momentum,
+    normalization,
     sgd,
     taylor,
 )

@@ -34,7 +34,8 @@ from .objective import NetworkLoss
 
 __all__ = [
     "GroupNorm", "WeightNormLinear", "scale_invariant_layers", "unit_norms", "invariant_mask",
-    "NormTrace", "trace_unit_norms", "LandscapeTrace", "probe_landscape", "layer_gradient_norms",
+    "NormTrace", "trace_unit_norms", "predicted_norms_sq", "LandscapeTrace", "probe_landscape",
+    "layer_gradient_norms",
 ]
 
 
@@ -287,6 +288,23 @@ def _unit_record(model, layers):
     batch_var = np.concatenate([1.0 / norm._inv_std**2 - norm.eps for norm in norms])
     scale_inner = np.concatenate([norm.params["gamma"] * norm.grads["gamma"] for norm in norms])
     return grads_sq, inner, batch_var, scale_inner
+
+
+def predicted_norms_sq(lr, weight_decay, norm0_sq, unit_grads_sq):
+    """||w_t||^2 for t = 0..T of a scale-invariant unit under SGD with L2 weight decay:
+
+        ||w_{t+1}||^2 = (1 - lr weight_decay)^2 ||w_t||^2 + lr^2 ||g~_t||^2 / ||w_t||^2,
+
+    from ||w_0||^2 = ``norm0_sq`` and ``unit_grads_sq`` = ||g~_t||^2 (t < T), the squared
+    gradients at unit norm (the gradient at w_t is g~_t / ||w_t||). Works elementwise over
+    trailing axes (one column per unit). The unit's effective step is lr / ||w_t||^2.
+    """
+    unit_grads_sq = np.asarray(unit_grads_sq, dtype=float)
+    norms_sq = [np.asarray(norm0_sq, dtype=float)]
+    shrink = (1 - lr * weight_decay) ** 2
+    for g_sq in unit_grads_sq:
+        norms_sq.append(shrink * norms_sq[-1] + lr**2 * g_sq / norms_sq[-1])
+    return np.array(norms_sq)
 
 
 # ---------------------------------------------------------------- smoothness along the gradient
