@@ -84,6 +84,8 @@ def main():
         "schedule explorer (200 steps)": widgets.ScheduleExplorer(steps=200),
         "initialization explorer (up to 50 x 256)": widgets.InitializationExplorer(),
         "adaptive race (5 optimizers x 150 steps)": widgets.AdaptiveRace(steps=150),
+        # every (depth, normalization) trained once when made; a change only redraws
+        "normalization explorer (precomputed)": widgets.NormalizationExplorer(precompute=True),
     }
     rows = []
     for name, explorer in explorers.items():

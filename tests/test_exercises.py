@@ -175,6 +175,21 @@ def backprop_norms(weights, g):
         g = g @ W.T
         norms.append(np.linalg.norm(g))
     return np.array(norms)
+def batchnorm_forward_backward(x, psi, chi, dy, eps):
+    mu = x.mean(axis=0)
+    var = ((x - mu) ** 2).mean(axis=0)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    g = psi * dy
+    dx = (g - g.mean(axis=0) - x_hat * (g * x_hat).mean(axis=0)) / np.sqrt(var + eps)
+    return psi * x_hat + chi, dx, (dy * x_hat).sum(axis=0), dy.sum(axis=0)
+
+
+def effective_lr(lr, weight_decay, norm0_sq, unit_grads_sq):
+    norm_sq, rates = norm0_sq, [lr / norm0_sq]
+    for g_sq in unit_grads_sq:
+        norm_sq = (1 - lr * weight_decay) ** 2 * norm_sq + lr**2 * g_sq / norm_sq
+        rates.append(lr / norm_sq)
+    return np.array(rates)
 
 
 RIGHT = {
@@ -202,6 +217,8 @@ RIGHT = {
     "clip_global_norm": clip_global_norm,
     "backprop_norms": backprop_norms,
     "adagrad": adagrad,
+    "batchnorm_forward_backward": batchnorm_forward_backward,
+    "effective_lr": effective_lr,
 }
 
 # ---------------------------------------------------------------- typical mistakes
@@ -331,6 +348,17 @@ def _unsigned_qr(shape, gain, rng):
 
 def _clip_each(grads, max_norm):
     return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
+def _constant_statistics(x, psi, chi, dy, eps):
+    y, dx, dpsi, dchi = batchnorm_forward_backward(x, psi, chi, dy, eps)
+    return y, psi * dy / np.sqrt(x.var(axis=0) + eps), dpsi, dchi
+
+
+def _gradient_as_given(lr, weight_decay, norm0_sq, unit_grads_sq):
+    norm_sq, rates = norm0_sq, [lr / norm0_sq]
+    for g_sq in unit_grads_sq:
+        norm_sq = (1 - lr * weight_decay) ** 2 * norm_sq + lr**2 * g_sq
+        rates.append(lr / norm_sq)
+    return np.array(rates)
 
 
 WRONG = {
@@ -360,6 +388,8 @@ WRONG = {
     "backprop_norms": (lambda weights, g: backprop_norms(weights, g)[::-1],
                        "order of backpropagation"),
     "adagrad": (_adagrad_summing_abs, "not |g|"),
+    "batchnorm_forward_backward": (_constant_statistics, "evaluation mode"),
+    "effective_lr": (_gradient_as_given, "at unit norm"),
 }
 
 

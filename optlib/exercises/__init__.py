@@ -44,6 +44,7 @@ from . import (  # noqa: F401  (each module registers its chapter's exercises)
     initialization,
     learning_as_optimization,
     momentum,
+    normalization,
     sgd,
     taylor,
 )

@@ -18,8 +18,11 @@ The package: ``init`` (initializers), ``layers`` (Linear, activations,
 BatchNorm, LayerNorm), ``networks`` (Sequential, MLP), ``losses``,
 ``objective`` (NetworkLoss), ``training`` (train), ``signal`` (signal
 propagation at initialization: mean-field maps, random networks, layer
-statistics), ``residual`` (residual blocks and their initialization schemes)
-and ``recurrent`` (a one-unit recurrent network whose loss has a cliff).
+statistics), ``residual`` (residual blocks and their initialization schemes),
+``recurrent`` (a one-unit recurrent network whose loss has a cliff),
+``normalization`` (GroupNorm, WeightNormLinear, and the measurements of scale
+invariance and smoothness) and ``sweep`` (a learning-rate sweep in one
+batched run).
 """
 
 from .init import (
@@ -37,10 +40,12 @@ from .init import (
 from .layers import BatchNorm, Layer, LayerNorm, Linear, ReLU, Sigmoid, Tanh
 from .losses import LOSSES, accuracy, mse, softmax_cross_entropy
 from .networks import MLP, Sequential
+from .normalization import GroupNorm, WeightNormLinear
 from .objective import NetworkLoss
 from .recurrent import cliff_bias, one_unit_rnn, rnn_states
 from .residual import RESIDUAL_SCHEMES, Residual, residual_mlp, residual_stack
 from .signal import LayerStatistics, layer_statistics
+from .sweep import SweepHistory, lr_sweep
 from .training import TrainHistory, train
 
 __all__ = [
@@ -51,6 +56,6 @@ __all__ = [
     "TrainHistory", "train",
     "orthogonal", "torch_default", "Residual", "RESIDUAL_SCHEMES", "residual_stack",
     "residual_mlp", "one_unit_rnn", "rnn_states", "cliff_bias", "LayerStatistics",
-    "layer_statistics",
+    "layer_statistics", "normalization", "GroupNorm", "WeightNormLinear", "sweep", "lr_sweep",
+    "SweepHistory",
 ]
-

@@ -2,7 +2,7 @@
 
 **Live explorers** are small classes (``OptimizerRace``, ``AdaptiveRace``,
 ``QuadraticExplorer``, ``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``,
-``ScheduleExplorer``). Each has its
+``ScheduleExplorer``, ``NormalizationExplorer``). Each has its
 controls in ``ex.controls`` (name -> ipywidget), an ``update()`` that
 recomputes through batched optlib calls and moves the existing artists
 (``set_data``), and ``ex.widget`` to display. The figure is drawn by Agg and
@@ -28,8 +28,8 @@ makes one from a live explorer.
 The package is split by topic: ``base`` (the Explorer class, the controls and
 the function panel every explorer shares), ``kernel_free`` (scrub figures),
 and one module per family of explorers (``race``, ``adaptive``, ``quadratic``, ``momentum``,
-``taylor``, ``hessian``, ``schedules``). A new chapter's explorer goes into a module of
-its own and is re-exported here.
+``taylor``, ``hessian``, ``schedules``, ``normalization``). A new chapter's explorer goes
+into a module of its own and is re-exported here.
 """
 
 from .adaptive import ADAPTIVE_RACERS, DEFAULT_RACERS, AdaptiveRace
@@ -45,6 +45,7 @@ from .momentum import (
     eigen_errors,
     rate_map_scrub,
 )
+from .normalization import NORMALIZATIONS, NormalizationExplorer
 from .quadratic import QuadraticExplorer
 from .race import RACERS, OptimizerRace
 from .schedules import SCHEDULES, ScheduleExplorer, logistic_problem
@@ -79,4 +80,6 @@ __all__ = [
     "scrub",
     "scrub2",
     "MAX_BYTES",
+    "NormalizationExplorer",
+    "NORMALIZATIONS",
 ]
