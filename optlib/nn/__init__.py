@@ -16,9 +16,17 @@ y = x W + b with W of shape ``(fan_in, fan_out)``.
 
 The package: ``init`` (initializers), ``layers`` (Linear, activations,
 BatchNorm, LayerNorm), ``networks`` (Sequential, MLP), ``losses``,
-``objective`` (NetworkLoss) and ``training`` (train).
+``objective`` (NetworkLoss), ``training`` (train) and ``curvature`` (exact
+Hessian-vector and Gauss-Newton products by the R-operator).
 """
 
+from .curvature import (
+    CURVATURES,
+    gauss_newton_vector_product,
+    hessian_vector_product,
+    jacobian_vector_product,
+    with_curvature,
+)
 from .init import (
     INITIALIZERS,
     RELU_GAIN,
@@ -40,6 +48,7 @@ __all__ = [
     "kaiming_normal", "INITIALIZERS", "Layer", "Linear", "ReLU", "Tanh", "Sigmoid", "BatchNorm",
     "LayerNorm",
     "Sequential", "MLP", "softmax_cross_entropy", "mse", "LOSSES", "accuracy", "NetworkLoss",
-    "TrainHistory", "train",
+    "TrainHistory", "train", "CURVATURES", "hessian_vector_product",
+    "gauss_newton_vector_product", "jacobian_vector_product", "with_curvature",
 ]
 
