@@ -80,12 +80,14 @@ def main():
         "Taylor explorer": widgets.TaylorExplorer(),
         "Hessian explorer": widgets.HessianExplorer(),
         "schedule explorer (200 steps)": widgets.ScheduleExplorer(steps=200),
+        "second-order explorer (6 methods x 60 steps)": widgets.SecondOrderExplorer(steps=60),
     }
     rows = []
     for name, explorer in explorers.items():
-        # the race keeps all four racers running, so every change costs 4 x 200 steps
-        times, cpu = latencies(explorer, [c for c in explorer.controls if c != "racers"],
-                               cpu=True)
+        # the race keeps all four racers running, so every change costs 4 x 200 steps;
+        # the second-order explorer likewise keeps all six methods
+        times, cpu = latencies(explorer, [c for c in explorer.controls
+                                          if c not in ("racers", "methods")], cpu=True)
         median, p90 = np.median(times), np.percentile(times, 90)
         cpu_median, cpu_p90 = np.median(cpu), np.percentile(cpu, 90)
         print(f"{name}: median {median:.1f} ms, p90 {p90:.1f} ms "
