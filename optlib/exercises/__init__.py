@@ -41,6 +41,7 @@ from . import (  # noqa: F401  (each module registers its chapter's exercises)
     hessian,
     learning_as_optimization,
     momentum,
+    second_order,
     sgd,
     taylor,
 )
