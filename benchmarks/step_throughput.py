@@ -2,6 +2,7 @@
 
     python benchmarks/step_throughput.py                   # 20M float32 parameters, CPU
     python benchmarks/step_throughput.py --device cuda     # 100M+ parameters on a GPU
+    python benchmarks/step_throughput.py --threads 1       # every row on one core
 
 A step reads and writes every parameter, gradient and state entry, and does
 little arithmetic per entry, so its floor is the bytes it must move divided by
@@ -12,9 +13,12 @@ v) and 20 for SGD with momentum (read x, g, b; write x, b).
 Rows: torch.optim's for-loop, foreach and fused implementations on a stack of
 square layers; optlib.torch.Optimizer with the rule run eagerly on the flat
 buffer and compiled (torch.compile); optlib.inplace.Optimizer on a flat NumPy
-array, block by block (one thread) and on the whole array at once. Every row
-is the median over rounds that interleave the rows, so a slow moment of the
-machine hits all of them alike; ratios are to torch's fused step.
+array, block by block (one thread), on the whole array at once, and with
+``compile=True``, where torch's compiled kernel steps the array in place
+through ``torch.from_numpy`` (no copy). Every row is the median over rounds
+that interleave the rows, so a slow moment of the machine hits all of them
+alike; ratios are to torch's fused step. On a GPU (``--device cuda``) the
+table has the torch.optim and optlib.torch rows.
 """
 
 from __future__ import annotations
@@ -80,12 +84,15 @@ def candidates(name, n_params, width, device):
     if device.type == "cpu":
         total = layer_count(n_params, width) * (width * width + width)
         rng = np.random.default_rng(0)
-        for label, block_size in [(f"optlib NumPy, blocks of {BLOCK_SIZE}", BLOCK_SIZE),
-                                  ("optlib NumPy, whole array", None)]:
+        for label, options in [(f"optlib NumPy, blocks of {BLOCK_SIZE}",
+                                 dict(block_size=BLOCK_SIZE)),
+                                ("optlib NumPy, whole array", dict(block_size=None)),
+                                ("optlib NumPy, compiled kernel", dict(compile=True))]:
             x = rng.standard_normal(total, dtype=np.float32)
             g = rng.standard_normal(total, dtype=np.float32)
-            rows[label] = numpy_step(InPlaceOptimizer(x, optlib_transform(name),
-                                                      block_size=block_size), g)
+            opt = InPlaceOptimizer(x, optlib_transform(name), **options)
+            opt.step(g)   # the compiled row compiles here, outside the timing
+            rows[label] = numpy_step(opt, g)
     return rows
 
 
@@ -159,7 +166,12 @@ def main():
     parser.add_argument("--width", type=int, default=None, help="layer width (1000 / 2000)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=3, help="steps timed per round and row")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch's threads (default: torch's choice); on a machine busy "
+                             "with other work, 1 keeps every row on one core, like NumPy's")
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     n_params = int(args.params or (20e6 if device.type == "cpu" else 100e6))
     width = args.width or (1000 if device.type == "cpu" else 2000)

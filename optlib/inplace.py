@@ -12,6 +12,12 @@ CPU cache. Each parameter, gradient and state entry then crosses the memory
 bus once per step, instead of once per operation as when the rule runs on the
 whole array, and the results are written back in place.
 
+With ``compile=True`` and torch installed, the array is stepped instead by
+the kernel that ``optlib.torch`` compiles from the same rule (one fused pass
+over the parameters, gradient and state, as fast as torch.optim's fused Adam):
+``torch.from_numpy`` shares the array's memory, so nothing is copied. Without
+torch, ``compile=True`` falls back to the blocks.
+
 The helpers ``leaves`` and ``rebuild`` take a transform's state apart and put
 it back together; ``optlib.torch`` uses them too.
 """
@@ -109,13 +115,17 @@ class Optimizer:
         elementwise transform, the whole array otherwise), an int (blocks of
         that many entries: the caller vouches that the rule is elementwise),
         or None (the whole array at once).
+    compile : step with the rule compiled by ``torch.compile`` into one
+        kernel (``optlib.torch.FlatStepper``) on a tensor that shares x's
+        memory; the first step takes seconds. Without torch, the NumPy
+        path that ``block_size`` chooses runs instead; ``engine`` says which.
 
     ``step(g)`` applies x <- x + step(g) in place and returns x. ``state`` is
     the transform's state for the whole of x (its arrays are updated in place
-    in the blocked mode; ``leaves(opt.state)`` lists them).
+    in the blocked and compiled modes; ``leaves(opt.state)`` lists them).
     """
 
-    def __init__(self, x, tx, block_size="auto"):
+    def __init__(self, x, tx, block_size="auto", compile=False):
         if not isinstance(tx, Transform):
             raise TypeError(f"tx must be an optlib Transform, got {type(tx).__name__}")
         if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
@@ -124,10 +134,34 @@ class Optimizer:
             raise ValueError("x must be C-contiguous and writeable, so that it is updated in place")
         self.x, self.tx = x, tx
         self.block_size = self._block_size(block_size)
+        self._torch = _torch_or_none() if compile else None
+        if self._torch is not None:
+            from .torch import FlatStepper
+
+            self._stepper = FlatStepper(self._torch.from_numpy(x.reshape(-1)), tx, compile=True)
+            return
         state = tx.init(x)
         # Own, distinct buffers: a rule may start several leaves from one zeros array.
-        self.state = rebuild(state, [np.array(v, copy=True) if _is_array_leaf(v, x.shape) else v
-                                     for _, v in leaves(state)])
+        self._state = rebuild(state, [np.array(v, copy=True) if _is_array_leaf(v, x.shape) else v
+                                      for _, v in leaves(state)])
+
+    @property
+    def engine(self):
+        """How a step runs: ``'torch.compile'``, ``'torch'`` (a rule torch could not trace),
+        ``'numpy blocks'`` or ``'numpy'`` (the whole array)."""
+        if self._torch is not None:
+            return "torch" if self._stepper.compiled is None else "torch.compile"
+        return "numpy" if self.block_size is None else "numpy blocks"
+
+    @property
+    def state(self):
+        """The transform's state for x; arrays that share memory with the buffers stepped."""
+        if self._torch is None:
+            return self._state
+        entries = self._stepper.entries(0, self.x.size, self.x.shape)
+        return rebuild(self._stepper.template,
+                       [value.numpy() if isinstance(value, self._torch.Tensor) else value
+                        for value in entries.values()])
 
     def _block_size(self, block_size):
         if block_size == "auto":
@@ -149,20 +183,32 @@ class Optimizer:
         g = np.asarray(g)
         if g.shape != self.x.shape:
             raise ValueError(f"g must have the shape of x {self.x.shape}, got {g.shape}")
-        if self.block_size is None:
-            step, self.state = self.tx.update(g, self.state, self.x)
+        if self._torch is not None:
+            g = np.ascontiguousarray(g, dtype=self.x.dtype).reshape(-1)
+            self._stepper.step(self._torch.from_numpy(g))
+        elif self.block_size is None:
+            step, self._state = self.tx.update(g, self._state, self.x)
             self.x += step
         else:
             self._step_blocks(g.reshape(-1))
         return self.x
 
     def _step_blocks(self, g):
-        shaped = [v for _, v in leaves(self.state)]
+        shaped = [v for _, v in leaves(self._state)]
         is_array = [_is_array_leaf(v, self.x.shape) for v in shaped]
-        flat = rebuild(self.state, [v.reshape(-1) if a else v
-                                    for v, a in zip(shaped, is_array, strict=True)])
+        flat = rebuild(self._state, [v.reshape(-1) if a else v
+                                     for v, a in zip(shaped, is_array, strict=True)])
         new = step_in_blocks(self.tx, flat, self.x.reshape(-1), g, self.block_size)
         # The arrays were updated in place (through the flat views): keep them, with
         # the new scalar leaves.
-        self.state = rebuild(self.state, [old if a else v for old, (_, v), a
-                                          in zip(shaped, leaves(new), is_array, strict=True)])
+        self._state = rebuild(self._state, [old if a else v for old, (_, v), a
+                                            in zip(shaped, leaves(new), is_array, strict=True)])
+
+
+def _torch_or_none():
+    """The torch module, or None where torch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .functions import FiniteSum, Objective, inner
 from .optimizers import Transform, sgd
+from .static import progress_bar, static_mode
 
 __all__ = ["minimize", "Result", "History", "register_method", "METHODS", "DIVERGENCE_FACTOR"]
 
@@ -81,8 +81,8 @@ def register_method(name):
     return decorate
 
 
-def minimize(f, x0, method, steps=1000, tol=1e-6, batch_size=None, seed=0, callback=None,
-             progress=False, **options):
+def minimize(f, x0, method, steps=1000, tol=1e-6, batch_size=None, seed=0, drop_last=False,
+             callback=None, progress=False, **options):
     """Minimize ``f`` from ``x0`` with a first-order transform or a named method.
 
     Parameters
@@ -97,8 +97,14 @@ def minimize(f, x0, method, steps=1000, tol=1e-6, batch_size=None, seed=0, callb
         epochs; the gradient is then noisy, so runs are not tested for
         convergence and ``history.grad_norm`` records the mini-batch norm.
     seed : seeds the shuffling.
+    drop_last : with ``batch_size``, skip each epoch's last batch when it is
+        short (n_samples not a multiple of batch_size), so that every step
+        averages exactly ``batch_size`` samples, as torch's
+        ``DataLoader(drop_last=True)``; an epoch is then
+        floor(n_samples / batch_size) steps.
     callback : called as ``callback(t, x, fx)`` after every step.
-    progress : show a progress bar.
+    progress : show a progress bar (in Jupyter or a terminal; never in the
+        static book, where it would stay at 0 %, see ``optlib.static``).
     """
     if not isinstance(f, Objective):
         raise TypeError(f"f must be an optlib Objective, got {type(f).__name__}")
@@ -107,9 +113,14 @@ def minimize(f, x0, method, steps=1000, tol=1e-6, batch_size=None, seed=0, callb
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     if not np.isfinite(tol) or tol < 0:
         raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
-    run = dict(steps=int(steps), tol=float(tol), callback=callback, progress=progress)
+    run = dict(steps=int(steps), tol=float(tol), callback=callback,
+               progress=bool(progress) and not static_mode())
+    if drop_last and batch_size is None:
+        raise ValueError("drop_last needs batch_size: without mini-batches there is no last batch")
     if batch_size is not None:
         options.update(batch_size=batch_size, seed=seed)
+    if drop_last:
+        options.update(drop_last=True)
     if isinstance(method, str):
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; expected one of {sorted(METHODS)}")
@@ -126,9 +137,9 @@ def gradient_descent(f, x0, *, lr, **run):
 
 
 def run_transform(f, x0, tx, *, steps, tol, callback=None, progress=False, batch_size=None,
-                  seed=0, name=None):
+                  seed=0, drop_last=False, name=None):
     """The first-order loop: x_{t+1} = x_t + step, with step from the transform ``tx``."""
-    gradient = _gradient_oracle(f, batch_size, seed)
+    gradient = _gradient_oracle(f, batch_size, seed, drop_last)
     x = np.array(x0, dtype=float)
     state = tx.init(x)
     with np.errstate(all="ignore"):
@@ -143,7 +154,7 @@ def run_transform(f, x0, tx, *, steps, tol, callback=None, progress=False, batch
     if batch_size is None:
         _stop(status, active, g_norm < tol, "converged")
     record = _Recorder(steps, tx.lr, x, fx, g_norm)
-    for t in tqdm(range(steps), disable=not progress, desc=name or "minimize"):
+    for t in progress_bar(range(steps), progress, desc=name or "minimize"):
         if not active.any():
             break
         step, state = tx.update(g, state, x)
@@ -175,7 +186,7 @@ def run_transform(f, x0, tx, *, steps, tol, callback=None, progress=False, batch
     )
 
 
-def _gradient_oracle(f, batch_size, seed):
+def _gradient_oracle(f, batch_size, seed, drop_last):
     """The full gradient, or mini-batch gradients over shuffled epochs when batch_size is set."""
     if batch_size is None:
         return f.grad
@@ -183,19 +194,22 @@ def _gradient_oracle(f, batch_size, seed):
         raise TypeError("batch_size needs a finite-sum objective such as LogisticRegression")
     if int(batch_size) != batch_size or not 1 <= batch_size <= f.n_samples:
         raise ValueError(f"batch_size must be an integer in [1, {f.n_samples}], got {batch_size!r}")
-    batches = minibatches(f.n_samples, int(batch_size), seed)
+    batches = minibatches(f.n_samples, int(batch_size), seed, drop_last)
     return lambda x: f.grad(x, batch=next(batches))
 
 
-def minibatches(n_samples, batch_size, seed=0):
+def minibatches(n_samples, batch_size, seed=0, drop_last=False):
     """Index arrays of ``batch_size`` samples: each epoch a fresh shuffle, cut into batches.
 
-    The last batch of an epoch may be smaller. Runs forever; take what you need.
+    The last batch of an epoch is smaller when ``batch_size`` does not divide
+    ``n_samples``; with ``drop_last`` it is skipped, and each epoch is
+    floor(n_samples / batch_size) full batches. Runs forever; take what you need.
     """
     rng = np.random.default_rng(seed)
+    end = n_samples - n_samples % batch_size if drop_last else n_samples
     while True:
         order = rng.permutation(n_samples)
-        yield from (order[i:i + batch_size] for i in range(0, n_samples, batch_size))
+        yield from (order[i:i + batch_size] for i in range(0, end, batch_size))
 
 
 def _is_bad(x, fx, g_norm, bound):

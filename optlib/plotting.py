@@ -251,11 +251,21 @@ def _runs(results):
     return results
 
 
+def _pick(options, k):
+    return options[k % len(options)]
+
+
+def _run_style(k):
+    """Run k's colour and its paired line style, so that no two runs differ by colour only."""
+    return {"color": _pick(PALETTE, k), "linestyle": _pick(LINESTYLES, k)}
+
+
 def trajectories(f, results, ax=None, contours=True, legend=True, **contour_kw):
     """The paths of several named runs over the contours of ``f``.
 
     ``results`` maps a name to a Result, a History or an array of points; run k
-    gets ``PALETTE[k]``, as in ``loss_curves``, so two panels agree. Returns a
+    gets ``PALETTE[k]``, ``LINESTYLES[k]`` and ``MARKERS[k]`` at its iterates
+    (colour, line style as in ``loss_curves``, so two panels agree). Returns a
     dict name -> Line2D.
     """
     _require_2d(f, "trajectories")
@@ -264,7 +274,7 @@ def trajectories(f, results, ax=None, contours=True, legend=True, **contour_kw):
         contour(f, ax, **contour_kw)
     lines = {}
     for k, (name, run) in enumerate(_runs(results).items()):
-        (lines[name],) = ax.plot(*trajectory_xy(run).T, ".-", color=PALETTE[k % len(PALETTE)],
+        (lines[name],) = ax.plot(*trajectory_xy(run).T, **_run_style(k), marker=_pick(MARKERS, k),
                                  markersize=3, linewidth=1.2, label=name)
     if legend:
         ax.legend(loc="best")
@@ -275,14 +285,13 @@ def loss_curves(results, ax=None, log=True, f_star=None, legend=True):
     """f(x_t) - f* against the step t for several named runs (f itself when f* is unknown).
 
     ``f_star`` is a number or an Objective whose ``f_star`` to use. With
-    ``log=True`` the y-axis is logarithmic and values <= 0 are left out.
-    Returns a dict name -> Line2D.
+    ``log=True`` the y-axis is logarithmic and values <= 0 are left out. Run k
+    gets ``PALETTE[k]`` and ``LINESTYLES[k]``. Returns a dict name -> Line2D.
     """
     ax = _axes(ax)
     lines = {}
     for k, (name, run) in enumerate(_runs(results).items()):
-        (lines[name],) = ax.plot(*loss_xy(run, f_star).T, color=PALETTE[k % len(PALETTE)],
-                                 label=name)
+        (lines[name],) = ax.plot(*loss_xy(run, f_star).T, **_run_style(k), label=name)
     if log:
         ax.set_yscale("log", nonpositive="mask")
     ax.set(xlabel="step $t$", ylabel="$f(\\theta_t)$" if _f_star(f_star) is None

@@ -18,6 +18,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
+#: The book's own Sphinx extensions (_config.yml lists them).
+EXTENSIONS = ROOT / "_ext"
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
 SCREENSHOTS = BUILD / "screenshots"
@@ -84,13 +86,18 @@ def _entry_files(entries):
         yield from _entry_files(entry.get("sections", []))
 
 
-def built_pages():
-    """Every HTML page of the built book, relative to ``HTML`` (themes' assets excluded)."""
+def built_pages(html=HTML):
+    """Every HTML page of the book built into ``html``, relative to it (themes' assets excluded)."""
     return sorted(
-        path.relative_to(HTML).as_posix()
-        for path in HTML.rglob("*.html")
-        if not path.relative_to(HTML).parts[0].startswith("_")
+        path.relative_to(html).as_posix()
+        for path in html.rglob("*.html")
+        if not path.relative_to(html).parts[0].startswith("_")
     )
+
+
+def is_redirect(path):
+    """Whether the HTML file at ``path`` only forwards the reader on (Sphinx's index.html)."""
+    return 'http-equiv="Refresh"' in path.read_text(encoding="utf-8")
 
 
 def chromium():

@@ -9,9 +9,11 @@ Without a ``chromium`` on PATH these tests skip, except under CI=true, where a
 missing browser is a failure.
 """
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import nbformat
 import pytest
 from book_site import (
     CHROMIUM_ARGS,
@@ -26,6 +28,8 @@ from book_site import (
     serve,
     toc_files,
 )
+
+from optlib.exercises import EXERCISES
 
 pytestmark = pytest.mark.book
 
@@ -85,6 +89,31 @@ STATIC_EXPLORERS = """() => Array.from(document.querySelectorAll(".optlib-static
 
 SCRUB_SELECTOR = ".optlib-scrub"
 
+# The longest line of code the chapters may have (docs/chapters.md), and the code blocks of
+# the page (cells' inputs and outputs, fenced code in the text) wider than the column.
+MAX_CODE_LINE = 79
+WIDE_CODE = """() => Array.from(document.querySelectorAll('article.bd-article div.highlight pre'))
+    .filter(pre => pre.scrollWidth > pre.clientWidth)
+    .map(pre => `${pre.scrollWidth} > ${pre.clientWidth} px: ` +
+                pre.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')
+                .slice(0, 60))"""
+# Whether a line of n characters fits a code cell's block: one block's text is swapped for
+# it, measured, and put back.
+LINE_FITS = """n => { const pre = document.querySelector('div.cell_input div.highlight pre');
+    if (!pre) return null;
+    const saved = pre.innerHTML;
+    pre.textContent = 'x'.repeat(n);
+    const fits = pre.scrollWidth <= pre.clientWidth;
+    pre.innerHTML = saved;
+    return fits; }"""
+# The index among the page's cells of the one whose input contains the given line.
+CELL_WITH = """line => Array.from(document.querySelectorAll('div.cell')).findIndex(
+    cell => { const input = cell.querySelector('.cell_input');
+              return !!input && input.textContent.includes(line); })"""
+# A call of an exercise check in a cell: check("name", ...) or check_name(...).
+_NAMES = "|".join(EXERCISES)
+CHECK_CALL = re.compile(rf"\bcheck\(\s*['\"](?:{_NAMES})['\"]|\bcheck_(?:{_NAMES})\(")
+
 
 @dataclass
 class Visit:
@@ -101,6 +130,34 @@ class Visit:
     dead_controls: int = 0
     static_explorers: list = field(default_factory=list)
     scrubs: list = field(default_factory=list)
+    wide_code: list = field(default_factory=list)
+    longest_line_fits: bool | None = None
+    checks: list = field(default_factory=list)
+    solutions: list = field(default_factory=list)
+
+
+@dataclass
+class CheckCell:
+    """A check cell of a chapter: the text of each of its text outputs in the page."""
+
+    call: str
+    found: bool
+    outputs: list = field(default_factory=list)
+
+
+@dataclass
+class SolutionCell:
+    """A coding exercise's solution cell in the page: how it is folded, before and after a
+    click on its summary."""
+
+    first_line: str
+    found: bool
+    folded: bool = False
+    closed: bool = False
+    prompt: str = ""
+    code_shown_closed: bool = True
+    code_shown_open: bool = False
+    prompt_open: str = ""
 
 
 @dataclass
@@ -181,6 +238,13 @@ def visit(browser, base_url, page_name):
         record.static_explorers = page.evaluate(STATIC_EXPLORERS)
         page.screenshot(path=screenshot_path(page_name), full_page=True)
         record.scrubs = [check_scrub(page, i) for i in range(page.locator(SCRUB_SELECTOR).count())]
+        record.wide_code = page.evaluate(WIDE_CODE)
+        record.longest_line_fits = page.evaluate(LINE_FITS, MAX_CODE_LINE)
+        notebook = (ROOT / page_name).with_suffix(".ipynb")
+        if notebook.is_file():
+            nb = nbformat.read(notebook, as_version=4)
+            record.checks = [check_cell(page, call) for call in check_calls(nb)]
+            record.solutions = [solution_cell(page, line) for line in solution_first_lines(nb)]
     finally:
         context.close()
     return record
@@ -206,6 +270,54 @@ def check_scrub(page, index):
     page.wait_for_timeout(100)
     check.after = frame.get_attribute("src") or ""
     return check
+
+
+def check_calls(nb):
+    """The line of each check cell of a notebook (the call of the check)."""
+    return [line.strip() for cell in nb.cells if cell.cell_type == "code"
+            for line in cell.source.split("\n") if CHECK_CALL.search(line)]
+
+
+def solution_first_lines(nb):
+    """A line that finds each coding exercise's solution cell: its ``def`` line, or its
+    first line when it defines no function."""
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution") is True:
+            lines = [line for line in cell.source.split("\n") if line.strip()]
+            found += [next((line for line in lines if line.startswith("def ")), lines[0])]
+    return found
+
+
+def check_cell(page, call):
+    index = page.evaluate(CELL_WITH, call)
+    if index < 0:
+        return CheckCell(call, found=False)
+    outputs = page.locator("div.cell").nth(index).locator(".cell_output pre")
+    return CheckCell(call, True, [text.strip() for text in outputs.all_text_contents()])
+
+
+def solution_cell(page, first_line):
+    """Find the solution cell, read how it is folded, then open it as a reader would."""
+    index = page.evaluate(CELL_WITH, first_line)
+    if index < 0:
+        return SolutionCell(first_line, found=False)
+    cell = page.locator("div.cell").nth(index)
+    fold = cell.locator("details.hide.above-input")
+    record = SolutionCell(first_line, found=True, folded=fold.count() == 1)
+    if not record.folded:
+        return record
+    record.closed = fold.get_attribute("open") is None
+    record.prompt = _shown_text(fold.locator("summary p.collapsed"))
+    record.code_shown_closed = cell.locator(".cell_input").is_visible()
+    fold.locator("summary").click()
+    record.code_shown_open = cell.locator(".cell_input").is_visible()
+    record.prompt_open = _shown_text(fold.locator("summary p.expanded"))
+    return record
+
+
+def _shown_text(locator):
+    return locator.inner_text().strip() if locator.count() and locator.is_visible() else ""
 
 
 def pages_with(visits, problem):
@@ -296,3 +408,41 @@ def test_screenshot_of_every_page(visits):
     for page in visits:
         shot = screenshot_path(page)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
+
+
+def test_no_code_block_is_wider_than_the_column(visits):
+    """At 1280 x 900 every code block fits the text column: no horizontal scrollbar."""
+    assert pages_with(visits, lambda v: v.wide_code) == {}
+
+
+def test_a_line_of_the_longest_allowed_length_fits_a_code_cell(visits):
+    for chapter in chapters():
+        assert visits[f"{chapter}.html"].longest_line_fits is True, (
+            f"{chapter}: a {MAX_CODE_LINE}-character line does not fit a code cell")
+
+
+def test_a_check_cell_shows_its_verdict_and_no_bare_true_or_false(visits):
+    found = [check for chapter in chapters() for check in visits[f"{chapter}.html"].checks]
+    assert found, "no check cell in any chapter"
+
+    def problem(visit):
+        return [f"{check.call}: {check.outputs if check.found else 'not found'}"
+                for check in visit.checks
+                if not check.found or not any(text.startswith("✓") for text in check.outputs)
+                or {"True", "False"} & set(check.outputs)]
+
+    assert pages_with(visits, problem) == {}
+
+
+def test_every_coding_solution_is_folded_behind_show_solution(visits):
+    """Closed by default, "Show solution" on the control, the code after one click."""
+    found = [cell for chapter in chapters() for cell in visits[f"{chapter}.html"].solutions]
+    assert found, "no coding exercise in any chapter"
+
+    def problem(visit):
+        return [f"{cell.first_line}: {cell}" for cell in visit.solutions
+                if not (cell.found and cell.folded and cell.closed
+                        and cell.prompt == "Show solution" and not cell.code_shown_closed
+                        and cell.code_shown_open and cell.prompt_open == "Hide solution")]
+
+    assert pages_with(visits, problem) == {}

@@ -286,6 +286,23 @@ def test_training_is_deterministic_and_seeded():
     assert not np.array_equal(runs[0], runs[2])
 
 
+def test_drop_last_trains_on_full_batches_only():
+    X, y, _ = data.linear_regression(n=10, dim=3, noise=0.1, seed=0)
+    sizes = {}
+
+    def mse_recording_sizes(prediction, target):
+        if len(prediction) < len(X):  # a training batch, not an evaluation on all of X
+            sizes.setdefault(drop_last, []).append(len(prediction))
+        return nn.mse(prediction, target)
+
+    for drop_last in (False, True):
+        model = nn.MLP([3, 1], seed=0)
+        hist = nn.train(model, X, y[:, None], ol.sgd(0.05), epochs=2, batch_size=4,
+                        loss=mse_recording_sizes, drop_last=drop_last)
+        assert hist.status == "finished" and hist.grad_norms.shape == (2, 1)
+    assert sizes == {False: [4, 4, 2] * 2, True: [4, 4] * 2}
+
+
 def test_training_with_mse_and_divergence():
     X, y, _ = data.linear_regression(n=64, dim=3, noise=0.1, seed=0)
     model = nn.MLP([3, 1], seed=0)

@@ -5,9 +5,11 @@ import io
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import optlib as ol
+from optlib.inplace import Optimizer as InPlaceOptimizer
 
 torch = pytest.importorskip("torch")
 olt = pytest.importorskip("optlib.torch")
@@ -22,6 +24,7 @@ CASES = {
     "rmsprop": (ol.rmsprop(0.01, rho=0.99), "RMSprop", dict(lr=0.01, alpha=0.99)),
     "adamw_amsgrad": (ol.adamw(0.01, weight_decay=0.1, amsgrad=True), "AdamW",
                       dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    "adamax": (ol.adamax(0.01, b1=0.8), "Adamax", dict(lr=0.01, betas=(0.8, 0.999))),
 }
 
 
@@ -194,6 +197,37 @@ def test_parameters_and_gradients_live_in_one_flat_buffer():
     assert all(p.grad.data_ptr() >= bucket.flat_grad.data_ptr() for p in model.parameters())
 
 
+def test_a_parameter_whose_storage_was_replaced_is_stepped_where_it_now_lives():
+    """As ZeroRedundancyOptimizer(parameters_as_bucket_view=True) does after the optimizer
+    is created: the optimizer copies the values in and the step out, and rebinds nothing."""
+    model = small_mlp()
+    ours, theirs = copy.deepcopy(model), copy.deepcopy(model)
+    opt = olt.Optimizer(ours.parameters(), ol.adam(0.01))
+    owner = torch.cat([p.detach().reshape(-1) for p in ours.parameters()]) + 0.0
+    offset = 0
+    for p in ours.parameters():
+        p.data = owner[offset:offset + p.numel()].view(p.shape)
+        offset += p.numel()
+    data = batches()[:10]
+    got = train(ours, opt, data)
+    assert all(p.untyped_storage().data_ptr() == owner.untyped_storage().data_ptr()
+               for p in ours.parameters())
+    assert torch.equal(owner, got)
+    expected = train(theirs, torch.optim.Adam(theirs.parameters(), lr=0.01, foreach=False), data)
+    assert relative_error(got, expected) < 1e-10
+
+
+def test_zero_grad_also_zeroes_gradients_that_live_elsewhere():
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = olt.Optimizer([p], ol.sgd(0.1))
+    p.grad = torch.ones(3)   # a gradient tensor the optimizer has not adopted yet
+    elsewhere = p.grad
+    opt.zero_grad()
+    assert torch.equal(elsewhere, torch.zeros(3))
+    opt.step()
+    assert torch.equal(p.detach(), torch.ones(3))
+
+
 def test_mixed_dtypes_get_one_buffer_each():
     a = torch.nn.Parameter(torch.ones(3, dtype=torch.float32))
     b = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
@@ -212,9 +246,68 @@ def test_device_and_errors():
         olt.Optimizer(small_mlp().parameters(), "adam")
     model = small_mlp()
     opt = olt.Optimizer(model.parameters(), ol.adam(0.01))
-    with pytest.raises(KeyError, match="count"):
+    with pytest.raises(ValueError, match="different transform"):
         opt.load_state_dict(olt.Optimizer(small_mlp().parameters(), ol.sgd(0.1)).state_dict()
                             | {"state": {0: {"velocity": torch.zeros(1)}}})
+    with pytest.raises(ValueError, match="1-D"):
+        olt.FlatStepper(torch.zeros(2, 3), ol.adam(0.1))
+
+
+# ---------------------------------------------------------------- NumPy arrays, torch's kernel
+
+
+def numpy_runs(dtype, steps=20, size=1000, **options):
+    """The same gradients applied by optlib.inplace with and without the compiled kernel."""
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(size).astype(dtype)
+    grads = [rng.standard_normal(size).astype(dtype) for _ in range(steps)]
+    compiled, blocks = x0.copy(), x0.copy()
+    fast = InPlaceOptimizer(compiled, ol.adam(0.01), compile=True, **options)
+    slow = InPlaceOptimizer(blocks, ol.adam(0.01), **options)
+    for g in grads:
+        assert fast.step(g) is compiled
+        slow.step(g)
+    return compiled, blocks, fast, slow
+
+
+def test_numpy_arrays_step_through_the_compiled_kernel_without_a_copy():
+    compiled, blocks, fast, slow = numpy_runs(np.float64)
+    assert fast.engine == "torch.compile" and slow.engine == "numpy blocks"
+    assert np.shares_memory(fast._stepper.x.numpy(), compiled)   # torch.from_numpy: one buffer
+    # The gradients do not depend on x, so errors add up rather than grow: 20
+    # steps, each a dozen roundings (1.1e-16) of quantities no larger than the
+    # step (~lr = 0.01), plus one rounding of x (~3) per step: below 1e-14.
+    np.testing.assert_allclose(compiled, blocks, rtol=0, atol=1e-14)
+    assert fast.state.count == slow.state.count == 20
+    for name in ("m", "v"):   # sums of 20 terms below 10: 20 x 10 x 1.1e-16 < 1e-13
+        np.testing.assert_allclose(getattr(fast.state, name), getattr(slow.state, name),
+                                   rtol=0, atol=1e-13)
+    assert np.shares_memory(fast.state.m, fast._stepper.values[1].numpy())
+
+
+def test_numpy_float32_through_the_compiled_kernel():
+    compiled, blocks, fast, _ = numpy_runs(np.float32)
+    assert compiled.dtype == np.float32 and fast.engine == "torch.compile"
+    # As above with float32's unit roundoff 6e-8: 20 steps x (12 x 6e-8 x 0.01
+    # + 6e-8 x 3) < 5e-6.
+    np.testing.assert_allclose(compiled, blocks, rtol=0, atol=5e-6)
+    assert np.abs(compiled - blocks).max() < 1e-2 * np.abs(blocks - numpy_runs(
+        np.float32, steps=19)[1]).max(), "the difference must be far below one step"
+
+
+def test_without_torch_compile_true_falls_back_to_the_numpy_blocks():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import numpy as np, optlib as ol\n"
+            "from optlib.inplace import Optimizer\n"
+            "a, b = np.linspace(-1, 1, 50), np.linspace(-1, 1, 50)\n"
+            "fast = Optimizer(a, ol.nadam(0.01), compile=True)\n"
+            "slow = Optimizer(b, ol.nadam(0.01))\n"
+            "for t in range(5):\n"
+            "    fast.step(np.cos(a + t)); slow.step(np.cos(b + t))\n"
+            "print(fast.engine, np.array_equal(a, b))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["numpy", "blocks", "True"]
 
 
 def test_importing_optlib_and_its_numpy_modules_does_not_import_torch():

@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import base64  # noqa: E402
 import io  # noqa: E402
 import re  # noqa: E402
+from html.parser import HTMLParser  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -108,6 +109,92 @@ def test_race_rejects_unknown_functions():
         widgets.OptimizerRace(function="nonexistent")
     with pytest.raises(ValueError, match="f\\*"):
         widgets.OptimizerRace(function="saddle", functions_offered=("saddle",))
+
+
+def test_race_legend_names_the_running_racers_only(race):
+    def legend_names():
+        return [text.get_text() for text in race.axes[1].get_legend().get_texts()]
+
+    assert legend_names() == ["GD", "Momentum", "RMSprop", "Adam"]
+    race.controls["racers"].value = ("Momentum", "Adam")
+    assert legend_names() == ["Momentum", "Adam"]
+
+
+# ---------------------------------------------------------------- the adaptive race
+
+
+@pytest.fixture
+def adaptive():
+    return widgets.AdaptiveRace(steps=40)
+
+
+def test_adaptive_race_runs_the_default_racers_with_their_hyperparameters(adaptive):
+    assert {"momentum", "b1", "b2", "eps", "t"} <= set(adaptive.controls)
+    assert adaptive.controls["racers"].value == widgets.DEFAULT_RACERS
+    valley = ol.functions.ill_conditioned(100.0)
+    c = {name: control.value for name, control in adaptive.controls.items()}
+    expected = {
+        "GD": ol.sgd(c["lr_gd"]),
+        "Momentum": ol.sgd(c["lr_momentum"], momentum=c["momentum"]),
+        "Adagrad": ol.adagrad(c["lr_adagrad"], eps=c["eps"]),
+        "RMSProp": ol.rmsprop(c["lr_rmsprop"], rho=c["b2"], eps=c["eps"]),
+        "Adam": ol.adam(c["lr_adam"], c["b1"], c["b2"], c["eps"]),
+    }
+    for name, tx in expected.items():
+        run = ol.minimize(valley, [-1.2, 0.7], tx, steps=40)
+        np.testing.assert_allclose(data(adaptive.paths[name]), run.history.x, rtol=1e-12)
+    for name in set(widgets.ADAPTIVE_RACERS) - set(expected):
+        assert len(data(adaptive.paths[name])) == 0
+
+
+@pytest.mark.parametrize("control, value, moved", [
+    ("b2", 0.9, {"RMSProp", "Adam"}),
+    ("b1", 0.5, {"Adam"}),
+    ("momentum", 0.5, {"Momentum"}),
+    ("lr_adagrad", 0.1, {"Adagrad"}),
+])
+def test_adaptive_race_hyperparameters_move_only_the_racers_that_use_them(adaptive, control,
+                                                                         value, moved):
+    before = {name: data(line) for name, line in adaptive.paths.items()}
+    adaptive.controls[control].value = value
+    for name, line in adaptive.paths.items():
+        assert differs(before[name], data(line)) == (name in moved), name
+
+
+def test_adaptive_race_draws_the_first_t_steps_without_rerunning(adaptive):
+    result = adaptive.result
+    full = data(adaptive.paths["Adam"])
+    adaptive.controls["t"].value = 10
+    assert adaptive.result is result
+    np.testing.assert_array_equal(data(adaptive.paths["Adam"]), full[:11])
+    assert len(data(adaptive.losses["GD"])) == 11
+    adaptive.controls["lr_gd"].value = 0.001
+    assert adaptive.result is not result and len(data(adaptive.paths["GD"])) == 11
+
+
+def test_adaptive_race_offers_the_rotated_valley_and_every_racer(adaptive):
+    adaptive.controls["function"].value = "rotated_valley"
+    start = widgets.FUNCTIONS["rotated_valley"][1]
+    np.testing.assert_allclose(np.hypot(*start), np.hypot(-1.2, 0.7))
+    adaptive.controls["racers"].value = tuple(widgets.ADAPTIVE_RACERS)
+    for name, line in adaptive.paths.items():
+        np.testing.assert_allclose(data(line)[0], start)
+        assert len(data(line)) == 41, name
+    texts = [text.get_text() for text in adaptive.axes[1].get_legend().get_texts()]
+    assert texts == list(widgets.ADAPTIVE_RACERS)
+    looks = {(line.get_color(), str(line.get_linestyle())) for line in adaptive.losses.values()}
+    assert len(looks) == len(widgets.ADAPTIVE_RACERS), "every racer has a look of its own"
+
+
+def test_adaptive_race_rejects_unknown_racers():
+    with pytest.raises(ValueError, match="racers must be among"):
+        widgets.AdaptiveRace(racers=("Adam", "Lion"))
+
+
+def test_adaptive_race_scrubs_over_the_steps_shown(adaptive):
+    figure = adaptive.scrub("t", [0, 20, 40], alt="The race after t steps.")
+    assert len(set(figure.frames)) == 3 and "steps shown t" in figure.html()
+    assert adaptive.controls["t"].value == 40
 
 
 # ---------------------------------------------------------------- the quadratic explorer
@@ -219,7 +306,7 @@ def test_momentum_blitted_frame_equals_a_fresh_explorer():
 def test_rate_map_scrub_has_a_frame_per_kappa():
     figure = widgets.rate_map_scrub([4, 100], steps=20, alt="the rate map")
     assert len(set(figure.frames)) == 2 and figure.nbytes < 2_000_000
-    assert "condition number κ" in figure.html() and 'alt="the rate map"' in figure.html()
+    assert "condition number κ" in figure.html() and 'aria-label="the rate map"' in figure.html()
 
 
 def test_eigen_error_figure_marks_the_measured_rates():
@@ -295,7 +382,7 @@ def kinds_listed(explorer):
 def test_hessian_finds_himmelblaus_nine_critical_points(hessian):
     kinds = kinds_listed(hessian)
     assert sorted(kinds) == sorted(["minimum"] * 4 + ["saddle"] * 4 + ["maximum"])
-    assert len(hessian.critical.get_offsets()) == 9
+    assert sum(len(kind.get_offsets()) for kind in hessian.critical.values()) == 9
 
 
 def test_hessian_point_dropdown_jumps_and_classifies(hessian):
@@ -362,6 +449,53 @@ def test_schedule_full_batch_is_plain_gradient_descent(schedule):
     np.testing.assert_allclose(schedule.loss.get_ydata(), expected.history.f - schedule.f_star)
 
 
+# ---------------------------------------------------------------- readouts and titles
+
+
+def log_sliders(explorer):
+    return {name: control for name, control in explorer.controls.items()
+            if hasattr(control, "base")}
+
+
+@pytest.mark.parametrize("make", [
+    lambda: widgets.ScheduleExplorer(steps=20),
+    lambda: widgets.ScheduleExplorer(lr=0.03, steps=20),
+    lambda: widgets.QuadraticExplorer(kappa=20.0, steps=20),
+    lambda: widgets.OptimizerRace(steps=20),
+    lambda: widgets.TaylorExplorer(),
+], ids=["schedule", "schedule-lr-0.03", "quadratic", "race", "taylor"])
+def test_a_log_slider_lands_on_its_default(make):
+    """The browser snaps a log slider to its grid of positions: the default must be one,
+    or the readout shows 0.501 where the chapter says 0.5."""
+    sliders = log_sliders(make())
+    assert sliders
+    for name, slider in sliders.items():
+        position = (np.log10(slider.value) - slider.min) / slider.step
+        assert abs(position - round(position)) < 1e-9, name
+        shown = slider.base ** (slider.min + round(position) * slider.step)
+        assert format(shown, slider.readout_format) == format(slider.value,
+                                                               slider.readout_format), name
+        assert slider.base ** slider.min <= slider.value <= slider.base ** slider.max, name
+
+
+def test_the_schedule_explorer_reads_its_default_step_size_as_in_the_chapter():
+    slider = widgets.ScheduleExplorer(steps=20).controls["lr"]
+    position = round((np.log10(0.5) - slider.min) / slider.step)
+    assert format(10 ** (slider.min + position * slider.step), slider.readout_format) == "0.5"
+
+
+@pytest.mark.parametrize("lr, words", [
+    (1.5, "converged in"),
+    (0.02, "not yet converged after 200 steps"),
+    (3.9, "diverged at step"),
+])
+def test_the_quadratic_title_says_how_the_run_ended_in_words(lr, words):
+    explorer = widgets.QuadraticExplorer(lr=lr, steps=200)
+    title = explorer.title.get_text()
+    assert words in title and "max_steps" not in title and "(" not in title.split(",")[-1]
+    assert explorer.result.status in ("converged", "max_steps", "diverged")
+
+
 # ---------------------------------------------------------------- drawing and display
 
 
@@ -394,7 +528,8 @@ def displayed(monkeypatch):
 def test_show_gives_live_controls_in_jupyter(monkeypatch, displayed, quadratic):
     monkeypatch.delenv(widgets.STATIC_ENV, raising=False)
     quadratic.show()
-    assert displayed == [quadratic.widget]
+    assert displayed[0] is quadratic.widget and len(displayed) == 2
+    assert "run this cell again" in displayed[1].data    # the note for a reopened notebook
 
 
 def test_show_gives_a_snapshot_and_a_note_in_the_book_build(monkeypatch, displayed, quadratic):
@@ -432,10 +567,68 @@ def test_scrub_html_holds_every_frame_and_nothing_external():
     assert html.startswith('<div class="optlib-scrub"')
     assert re.search(r'<input type="range" min="0" max="4"', html)
     assert re.search(r'<img src="data:image/png;base64,', html)
-    assert "optlib-scrub-play" in html and "optlib-scrub-pause" in html
+    assert html.count('<button type="button" class="optlib-scrub-play"') == 1
     assert not re.search(r"https?:", html, re.IGNORECASE)
     assert not re.search(r"""(src|href)=["'](?!data:)""", html)
     assert "<link" not in html and "@import" not in html
+
+
+class Elements(HTMLParser):
+    """Every start tag of an HTML fragment as (tag, attributes), and the text inside each."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.tags, self.texts = [], {}
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        if self.tags:
+            self.texts[len(self.tags) - 1] = self.texts.get(len(self.tags) - 1, "") + data
+
+    def _matches(self, tag, attrs):
+        return [i for i, (t, a) in enumerate(self.tags)
+                if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+    def find(self, tag, **attrs):
+        return [self.tags[i][1] for i in self._matches(tag, attrs)]
+
+    def text_of(self, tag, **attrs):
+        return [self.texts.get(i, "") for i in self._matches(tag, attrs)]
+
+
+def test_scrub_is_a_named_figure_with_labelled_keyboard_controls():
+    alt = 'Paths for "small" & <large> steps.'
+    figure = widgets.scrub(render_value, [0.5, 1.0, 2.0], label="step size η", alt=alt)
+    html = Elements(figure.html())
+    (root,) = html.find("div", role="figure")
+    assert root["aria-label"] == alt and root["class"] == "optlib-scrub"
+    (image,) = html.find("img")
+    assert image["alt"] == "Frame for step size η = 0.5"
+    (button,) = html.find("button")
+    assert (button["type"], button["aria-label"], button["aria-pressed"]) == ("button", "Play",
+                                                                           "false")
+    (slider,) = html.find("input", type="range")
+    assert slider["aria-valuetext"] == "0.5" and "data-lm-suppress-shortcuts" in slider
+    assert "aria-label" not in slider and "tabindex" not in slider
+    assert html.text_of("label", **{"for": slider["id"]}) == ["step size η"]
+    assert html.find("span", **{"class": "optlib-scrub-value", "aria-hidden": "true"})
+    (status,) = html.find("div", role="status")
+    assert html.text_of("div", role="status") == [""]
+    ids = [attrs["id"] for _, attrs in html.tags if "id" in attrs]
+    assert len(ids) == len(set(ids)) == 2
+
+
+def test_scrub2_labels_each_slider_and_names_both_values_in_the_frame():
+    figure = widgets.scrub2(render_value, [1, 2], [0.0, 4.0], labels=("a", "b"), alt="Grid.")
+    html = Elements(figure.html())
+    sliders = html.find("input", type="range")
+    assert [html.text_of("label", **{"for": s["id"]}) for s in sliders] == [["a"], ["b"]]
+    assert html.find("img")[0]["alt"] == "Frame for a = 1, b = 0"
+    assert figure.frame_alt([1, 1]) == "Frame for a = 2, b = 4"
+    assert widgets.scrub(render_value, [1]).alt == "A figure with a slider: value"
 
 
 def test_scrub_frames_are_pngs_of_the_rendered_values():

@@ -11,7 +11,9 @@ shapes, and the edge cases that catch the usual mistakes: a zero gradient, the
 first step of a bias-corrected method, ...), compares each result with optlib's
 answer and prints one verdict: that every case passes, or the first case that
 fails with its input, the expected and the received value, and a hint. It
-returns True or False. A function that still raises NotImplementedError is
+returns None, so the verdict is all the cell shows (``grade(name, learner)``
+returns the Verdict, whose ``passed`` says whether every case passed). A
+function that still raises NotImplementedError is
 "not answered yet"; an exception in the learner's code is reported in one
 line, never as a traceback.
 

@@ -119,20 +119,19 @@ def exercise(name, signature, hint, mistakes=(), **tolerances):
 
 
 def check(name, learner):
-    """Grade the learner's function for exercise ``name``, print the verdict, return True/False.
+    """Grade the learner's function for exercise ``name`` and print the verdict; return None.
 
-    Raises ExerciseFailed on a failure where failures must stop the run: in an
-    instructor's notebook, under nbgrader's autograder, or with
-    OPTLIB_STRICT_CHECKS=1 (see the module docstring). Under nbgrader a pass
-    returns None: nbgrader reads a cell's displayed value as partial credit.
+    The printed verdict is all a check cell shows: nothing is returned, so no
+    bare True or False follows it (``grade`` returns the Verdict, with
+    ``.passed``, for code that needs the outcome). Raises ExerciseFailed on a
+    failure where failures must stop the run: in an instructor's notebook,
+    under nbgrader's autograder, or with OPTLIB_STRICT_CHECKS=1 (see the
+    package docstring).
     """
     verdict = grade(name, learner)
     print(verdict.message)
     if not verdict.passed and _strict(learner):
         raise ExerciseFailed(verdict.message)
-    if _under_nbgrader():
-        return None
-    return verdict.passed
 
 
 def grade(name, learner) -> Verdict:

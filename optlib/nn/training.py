@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..inplace import Optimizer
 from ..minimize import minibatches
+from ..static import progress_bar
 from .losses import _loss_function, accuracy
 
 
@@ -49,12 +49,16 @@ def _evaluate(model, X, y, loss_function, classification):
 
 
 def train(model, X, y, tx, epochs=10, batch_size=32, seed=0, progress=False, X_test=None,
-          y_test=None, loss="cross_entropy"):
+          y_test=None, loss="cross_entropy", drop_last=False):
     """Train ``model`` on (X, y) with the optlib transform ``tx``, in mini-batches.
 
     Each epoch shuffles the samples (seeded by ``seed``) and takes one step
     per batch of ``batch_size``: forward, loss, backward, then
-    theta <- theta + step(grad) applied in place to ``model.params``.
+    theta <- theta + step(grad) applied in place to ``model.params``. The
+    last batch of an epoch is short when ``batch_size`` does not divide the
+    number of samples; ``drop_last=True`` skips it, as torch's
+    ``DataLoader(drop_last=True)``. ``progress`` shows a bar over the epochs
+    (never in the static book, see ``optlib.static``).
     ``loss`` is 'cross_entropy' (y holds class labels), 'mse', or a callable
     (prediction, target) -> (loss, d loss / d prediction). Returns a
     ``TrainHistory``.
@@ -66,10 +70,12 @@ def train(model, X, y, tx, epochs=10, batch_size=32, seed=0, progress=False, X_t
 
     # A diverging run overflows on its way to a non-finite loss, which is detected and reported.
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
-        return _train(model, X, y, tx, epochs, batch_size, seed, progress, X_test, y_test, loss)
+        return _train(model, X, y, tx, epochs, batch_size, seed, progress, X_test, y_test, loss,
+                      drop_last)
 
 
-def _train(model, X, y, tx, epochs, batch_size, seed, progress, X_test, y_test, loss):
+def _train(model, X, y, tx, epochs, batch_size, seed, progress, X_test, y_test, loss,
+           drop_last):
     X, y = np.asarray(X, dtype=float), np.asarray(y)
     if X.ndim != 2 or X.shape[0] != y.shape[0]:
         raise ValueError(f"X must be (samples, features) with one label per sample in y, "
@@ -84,14 +90,15 @@ def _train(model, X, y, tx, epochs, batch_size, seed, progress, X_test, y_test, 
     classification = loss == "cross_entropy"
     optimizer = Optimizer(model.params, tx)
     linear = model.linear_layers()
-    batches = minibatches(X.shape[0], int(batch_size), seed)
-    steps_per_epoch = math.ceil(X.shape[0] / batch_size)
+    batches = minibatches(X.shape[0], int(batch_size), seed, drop_last)
+    steps_per_epoch = (X.shape[0] // batch_size if drop_last
+                       else math.ceil(X.shape[0] / batch_size))
 
     records = [(*_evaluate(model, X, y, loss_function, classification),
                 *_evaluate(model, X_test, y_test, loss_function, classification))]
     grad_norms, status, start = [], "finished", time.perf_counter()
     model.train()
-    for _ in tqdm(range(int(epochs)), disable=not progress, desc="train"):
+    for _ in progress_bar(range(int(epochs)), progress, desc="train"):
         norms = np.zeros(len(linear))
         for _ in range(steps_per_epoch):
             batch = next(batches)

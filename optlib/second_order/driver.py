@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..minimize import DIVERGENCE_FACTOR, History, Result
+from ..static import progress_bar
 from .line_search import backtracking, strong_wolfe
 
 
@@ -93,7 +93,7 @@ def _drive(name, f, x0, iterate, *, steps, tol, callback, progress, record_x):
     elif _norm(g) < tol:
         status = "converged"
     else:
-        for t in tqdm(range(steps), disable=not progress, desc=name):
+        for t in progress_bar(range(steps), progress, desc=name):
             with np.errstate(all="ignore"):
                 step = iterate(x, fx, g)
             if step is None:

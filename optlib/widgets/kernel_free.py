@@ -1,4 +1,4 @@
-"""Kernel-free figures: precomputed frames behind sliders and play/pause buttons, in
+"""Kernel-free figures: precomputed frames behind sliders and a play/pause button, in
 self-contained HTML that moves in the built book with no Python running."""
 
 from __future__ import annotations
@@ -49,11 +49,19 @@ class Scrub:
     """Precomputed frames behind one or two sliders: a figure that moves with no kernel.
 
     Displays as self-contained HTML (``_repr_html_``): a
-    ``<div class="optlib-scrub">`` holding an ``<img>`` with the current frame
-    as a base64 PNG ``src``, an ``<input type="range">`` per parameter, play and
-    pause buttons (play steps the first slider), and inline JavaScript with
-    every frame. Nothing outside the HTML is referenced. Each display gets its
-    own element id, so several scrubs share a page.
+    ``<div class="optlib-scrub" role="figure">`` named by ``alt``, holding an
+    ``<img>`` with the current frame as a base64 PNG ``src``, a play button
+    (it steps the first slider), an ``<input type="range">`` per parameter,
+    and inline JavaScript with every frame. Nothing outside the HTML is
+    referenced. Each display gets its own element ids, so several scrubs share
+    a page.
+
+    For screen readers and keyboards (``html`` has the details): the figure's
+    name is ``alt``; each slider is labelled by its parameter's name and
+    announces the value (not the frame index) as it moves; the image's alt text
+    says which values it shows; play is a toggle button (``aria-pressed``) and a
+    polite status line says where it paused. Tab reaches every control, arrow
+    keys, Home, End and Page Up/Down move a slider, in JupyterLab as well.
     """
 
     def __init__(self, frames, sliders, interval=200, alt=None):
@@ -82,67 +90,120 @@ class Scrub:
     def _repr_html_(self):
         return self.html()
 
+    def frame_alt(self, indices):
+        """The alt text of the frame at ``indices`` (one per slider): which values it shows."""
+        shown = ", ".join(f"{label} = {texts[j]}"
+                          for (label, texts), j in zip(self.sliders, indices, strict=True))
+        return f"Frame for {shown}"
+
     def html(self):
-        """The figure as one self-contained HTML fragment."""
+        """The figure as one self-contained HTML fragment.
+
+        Each slider is a ``<label for>`` plus ``<input type="range">`` whose
+        ``aria-valuetext`` is the value's text, and which carries
+        ``data-lm-suppress-shortcuts`` so that JupyterLab leaves its arrow
+        keys alone. The visible value beside it is hidden from screen readers
+        (the slider already says it). Moving a slider by hand stops playing.
+        """
         digest = hashlib.sha1(b"".join(self.frames[:1]) + repr(self.sliders).encode())
         root = f"optlib-scrub-{digest.hexdigest()[:10]}-{next(_ids)}"
         frames = [base64.b64encode(frame).decode("ascii") for frame in self.frames]
-        alt = html.escape(self.alt)
-        rows = "".join(
-            f'<label style="display:grid;grid-template-columns:8em 1fr 5em;gap:0.5em;'
-            f'align-items:center"><span>{html.escape(label)}</span>'
-            f'<input type="range" min="0" max="{len(texts) - 1}" step="1" value="0" '
-            f'aria-label="{html.escape(label)}">'
-            f"<output>{html.escape(texts[0])}</output></label>"
-            for label, texts in self.sliders
-        )
+        rows = "".join(_slider_row(f"{root}-{i}", label, texts)
+                       for i, (label, texts) in enumerate(self.sliders))
         data = json.dumps({"frames": frames, "texts": [texts for _, texts in self.sliders],
+                           "labels": [label for label, _ in self.sliders],
                            "interval": self.interval}).replace("</", "<\\/")
         return (
-            f'<div class="optlib-scrub" id="{root}" role="figure" aria-label="{alt}" '
-            f'style="display:inline-block;max-width:100%">'
-            f'<img src="data:image/png;base64,{frames[0]}" alt="{alt}" '
+            f'<div class="optlib-scrub" id="{root}" role="figure" '
+            f'aria-label="{html.escape(self.alt)}" '
+            f'style="display:inline-block;max-width:100%;position:relative">'
+            f'<img src="data:image/png;base64,{frames[0]}" '
+            f'alt="{html.escape(self.frame_alt([0] * len(self.sliders)))}" '
             f'style="max-width:100%;height:auto;display:block">'
             f'<div style="display:flex;gap:0.5em;align-items:center;flex-wrap:wrap">'
-            f'<button type="button" class="optlib-scrub-play" aria-label="play">&#9654;</button>'
-            f'<button type="button" class="optlib-scrub-pause" aria-label="pause">'
-            f"&#10074;&#10074;</button>"
+            f'<button type="button" class="optlib-scrub-play" aria-label="Play" '
+            f'aria-pressed="false" style="min-width:2.75em;min-height:2em">{_PLAY}</button>'
             f'<div style="flex:1;min-width:12em">{rows}</div></div>'
+            f'<div class="optlib-scrub-status" role="status" style="{_VISUALLY_HIDDEN}"></div>'
             f"<script>{_SCRUB_JS.replace('ROOT', root).replace('DATA', data)}</script></div>"
         )
+
+
+#: The play button's face while stopped and while playing (its name stays "Play").
+_PLAY, _PAUSE = "&#9654;", "&#10074;&#10074;"
+#: Out of sight but read by screen readers (the usual "visually hidden" rules).
+_VISUALLY_HIDDEN = ("position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;"
+                    "overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap")
+
+
+def _slider_row(input_id, label, texts):
+    """One labelled slider and its visible value."""
+    return (
+        f'<div style="display:grid;grid-template-columns:8em 1fr 5em;gap:0.5em;'
+        f'align-items:center"><label for="{input_id}">{html.escape(label)}</label>'
+        f'<input type="range" min="0" max="{len(texts) - 1}" step="1" value="0" '
+        f'id="{input_id}" aria-valuetext="{html.escape(texts[0])}" data-lm-suppress-shortcuts>'
+        f'<span class="optlib-scrub-value" aria-hidden="true">{html.escape(texts[0])}</span>'
+        f"</div>"
+    )
 
 
 _SCRUB_JS = """(function () {
   var root = document.getElementById("ROOT"), data = DATA;
   var img = root.querySelector("img"), timer = null;
   var ranges = root.querySelectorAll("input[type=range]");
-  var outputs = root.querySelectorAll("output");
+  var shown = root.querySelectorAll(".optlib-scrub-value");
+  var play = root.querySelector(".optlib-scrub-play");
+  var status = root.querySelector(".optlib-scrub-status");
+  function position() {
+    var parts = [];
+    for (var i = 0; i < ranges.length; i++) {
+      parts.push(data.labels[i] + " = " + data.texts[i][Number(ranges[i].value)]);
+    }
+    return parts.join(", ");
+  }
   function show() {
     var k = 0;
     for (var i = 0; i < ranges.length; i++) {
       var j = Number(ranges[i].value);
       k = k * data.texts[i].length + j;
-      outputs[i].textContent = data.texts[i][j];
+      shown[i].textContent = data.texts[i][j];
+      ranges[i].setAttribute("aria-valuetext", data.texts[i][j]);
     }
     img.src = "data:image/png;base64," + data.frames[k];
+    img.alt = "Frame for " + position();
   }
-  for (var i = 0; i < ranges.length; i++) {
-    ranges[i].addEventListener("input", show);
-    ranges[i].addEventListener("change", show);
-  }
-  root.querySelector(".optlib-scrub-play").addEventListener("click", function () {
-    if (timer !== null) return;
-    timer = setInterval(function () {
-      var first = ranges[0];
-      first.value = (Number(first.value) + 1) % data.texts[0].length;
-      show();
-    }, data.interval);
-  });
-  root.querySelector(".optlib-scrub-pause").addEventListener("click", function () {
+  function stop() {
     clearInterval(timer);
     timer = null;
+    play.setAttribute("aria-pressed", "false");
+    play.innerHTML = "PLAY";
+  }
+  function step() {
+    if (!root.isConnected) { stop(); return; }
+    var first = ranges[0];
+    first.value = (Number(first.value) + 1) % data.texts[0].length;
+    show();
+  }
+  for (var i = 0; i < ranges.length; i++) {
+    ranges[i].addEventListener("input", function () {
+      if (timer !== null) stop();
+      show();
+    });
+    ranges[i].addEventListener("change", show);
+  }
+  play.addEventListener("click", function () {
+    if (timer === null) {
+      status.textContent = "";
+      timer = setInterval(step, data.interval);
+      play.setAttribute("aria-pressed", "true");
+      play.innerHTML = "PAUSE";
+    } else {
+      stop();
+      status.textContent = "Paused at " + position();
+    }
   });
-})();"""
+})();""".replace("PLAY", _PLAY).replace("PAUSE", _PAUSE)
 
 
 def scrub(render, values, label="value", fmt=None, dpi=80, colors=64, interval=200, alt=None):

@@ -70,7 +70,15 @@ class QuadraticExplorer(Explorer):
             self.errors[k].set_data(t, errors[:, k])
             with np.errstate(over="ignore"):
                 self.envelopes[k].set_data(full_t, errors[0, k] * rates[k] ** full_t)
-        self.title.set_text(rf"rate $\rho$ = {rates.max():.3f}  ({self.result.status})")
+        self.title.set_text(rf"rate $\rho$ = {rates.max():.3f}, {_outcome(self.result)}")
         return changed
 
 
+def _outcome(result):
+    """How the run ended, in words: converged in t steps, diverged at step t, or not yet
+    converged after its last step."""
+    if result.status == "converged":
+        return f"converged in {result.nit} steps"
+    if result.status == "diverged":
+        return f"diverged at step {result.nit + 1}"
+    return f"not yet converged after {result.nit} steps"

@@ -1,10 +1,6 @@
-"""Student versions of the book's notebooks: the instructor's notebooks stay the single source.
+"""Solutions in an instructor's notebook: nbgrader's markers, MyST {solution} blocks, stubs.
 
-    python -m optlib.assign book _build/student          # every notebook under book/
-    python -m optlib.assign book/gradients.ipynb out.ipynb
-    python -m optlib.assign --nbgrader-source book course/source/ps1
-
-In the student version
+In a student version
 
 - code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
   ``# YOUR CODE HERE`` and ``raise NotImplementedError()``, indented like the
@@ -13,42 +9,23 @@ In the student version
   removed;
 - MyST ``{solution}`` blocks (```{solution} ...``` or :::{solution} ...:::,
   and sphinx-exercise's ``{solution-start}`` ... ``{solution-end}`` pairs)
-  are removed from markdown; a markdown solution cell (nbgrader metadata
-  ``solution: true``) left empty reads "YOUR ANSWER HERE", any other cell
-  left empty is dropped;
-- cells tagged ``remove-in-student`` are dropped;
-- outputs and execution counts are cleared; all metadata, nbgrader's
-  included, is kept.
+  are removed from Markdown; a Markdown solution cell (nbgrader metadata
+  ``solution: true``) left empty reads "YOUR ANSWER HERE".
 
 This is what nbgrader's ``generate_assignment`` does to solution regions (same
 markers, same stubs, and the same refusal of a solution region in a cell
 without nbgrader's solution metadata), plus the ``{solution}`` blocks that
 nbgrader does not know about.
-
-With ``--nbgrader-source`` the result is a source notebook for nbgrader
-instead: code solutions and the markdown solution cells that nbgrader grades
-by hand stay (nbgrader's release stubs them, its graders see them); every
-other ``{solution}`` block and every ``remove-in-student`` cell goes, so that
-nbgrader's release equals the student version above.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
-from pathlib import Path
-
-import nbformat
-
-__all__ = ["student_version", "nbgrader_source", "solution_texts", "convert", "main",
-           "CODE_STUB", "TEXT_STUB", "REMOVE_TAG"]
 
 BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
 BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
-REMOVE_TAG = "remove-in-student"
 
 # The opening line of a MyST directive fence: ```{name} or :::{name}, possibly indented.
 _DIRECTIVE = re.compile(r"^\s*(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}")
@@ -58,50 +35,7 @@ class NotebookError(ValueError):
     """A notebook breaks the solution conventions (unmatched markers, unclosed blocks, ...)."""
 
 
-# ---------------------------------------------------------------- one notebook
-
-
-def student_version(nb, name="notebook"):
-    """A student copy of the notebook ``nb`` (a NotebookNode); ``nb`` is left unchanged.
-
-    Raises NotebookError, naming ``name`` and the cell, when markers are
-    unmatched or nested, a ``{solution}`` block is not closed, or a solution
-    region sits in a cell without nbgrader's solution metadata.
-    """
-    return _transform(nb, name, keep_graded_solutions=False)
-
-
-def nbgrader_source(nb, name="notebook"):
-    """A copy of ``nb`` for nbgrader's source folder: its release is then ``student_version(nb)``.
-
-    Code solutions and markdown cells with nbgrader's solution metadata are
-    kept for nbgrader to stub; the rest is as in ``student_version``.
-    """
-    return _transform(nb, name, keep_graded_solutions=True)
-
-
-def _transform(nb, name, keep_graded_solutions):
-    student = nbformat.from_dict(nb)
-    cells = []
-    for index, cell in enumerate(nb.cells):
-        where = f"{name}, cell {index}"
-        if REMOVE_TAG in cell.get("metadata", {}).get("tags", []):
-            continue
-        cell = nbformat.from_dict(cell)
-        if cell.cell_type == "code":
-            student_source = _student_code(cell, where)
-            if not keep_graded_solutions:
-                cell.source = student_source
-            cell.outputs, cell.execution_count = [], None
-        elif cell.cell_type == "markdown":
-            student_source = _student_markdown(cell, where)
-            if not (keep_graded_solutions and _is_solution_cell(cell)):
-                cell.source = student_source
-            if not cell.source.strip():
-                continue
-        cells.append(cell)
-    student.cells = cells
-    return student
+# ---------------------------------------------------------------- one cell
 
 
 def solution_texts(nb, name="notebook"):
@@ -123,7 +57,8 @@ def solution_texts(nb, name="notebook"):
     return [text.strip("\n") for text in texts if text.strip()]
 
 
-def _student_code(cell, where):
+def student_code(cell, where):
+    """The code cell's source with its solution regions stubbed and hidden tests removed."""
     lines = cell.source.split("\n")
     lines = _replace_regions(lines, BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS, [], where)
     replaced = _regions(lines, BEGIN_SOLUTION, END_SOLUTION, where)
@@ -131,12 +66,14 @@ def _student_code(cell, where):
     if replaced:
         return "\n".join(_replace_regions(lines, BEGIN_SOLUTION, END_SOLUTION,
                                           CODE_STUB.split("\n"), where))
-    if _is_solution_cell(cell):
+    if is_solution_cell(cell):
         return CODE_STUB
     return "\n".join(lines)
 
 
-def _student_markdown(cell, where):
+def student_markdown(cell, where):
+    """The Markdown cell's source without its solutions (MyST still; "YOUR ANSWER HERE" for
+    a graded answer cell left empty)."""
     lines = cell.source.split("\n")
     replaced = _regions(lines, BEGIN_SOLUTION, END_SOLUTION, where)
     _require_solution_metadata(cell, replaced, where)
@@ -145,22 +82,22 @@ def _student_markdown(cell, where):
     for start, end in reversed(removed):
         del lines[start:end + 1]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-    if _is_solution_cell(cell) and not text.strip():
+    if is_solution_cell(cell) and not text.strip():
         return TEXT_STUB
-    if _is_solution_cell(cell) and not replaced and not removed:
+    if is_solution_cell(cell) and not replaced and not removed:
         return TEXT_STUB
     return text
 
 
-def _is_solution_cell(cell):
+def is_solution_cell(cell):
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution", False))
 
 
 def _require_solution_metadata(cell, regions, where):
-    if regions and not _is_solution_cell(cell):
+    if regions and not is_solution_cell(cell):
         raise NotebookError(
             f"{where}: a solution region in a cell without nbgrader metadata "
-            '{"solution": true}; see EXERCISES_CONVENTION.md'
+            '{"solution": true}; see docs/exercises.md'
         )
 
 
@@ -247,72 +184,3 @@ def _block_body(lines):
     while body and re.match(r"^\s*:[\w-]+:", body[0]):
         body = body[1:]
     return body
-
-
-# ---------------------------------------------------------------- files and the command line
-
-
-def convert(source, destination, for_nbgrader=False):
-    """Write student versions of ``source`` (a notebook or a folder of them) to ``destination``.
-
-    A folder is walked recursively (skipping checkpoints and build folders)
-    and mirrored into ``destination``. With ``for_nbgrader``, write
-    ``nbgrader_source`` versions instead. Returns the list of (source,
-    destination, number of solutions in the source).
-    """
-    transform = nbgrader_source if for_nbgrader else student_version
-    source, destination = Path(source), Path(destination)
-    if not source.exists():
-        raise FileNotFoundError(f"source {source} does not exist")
-    if source.is_file():
-        if destination.suffix != ".ipynb":
-            destination = destination / source.name
-        pairs = [(source, destination)]
-    else:
-        if destination.resolve() == source.resolve() or source.resolve() in \
-                destination.resolve().parents:
-            raise ValueError(f"destination {destination} must lie outside the source {source}")
-        pairs = [(path, destination / path.relative_to(source))
-                 for path in sorted(source.rglob("*.ipynb")) if not _skipped(path, source)]
-    written = []
-    for path, target in pairs:
-        nb = nbformat.read(path, as_version=4)
-        student = transform(nb, name=str(path))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(student, target)
-        written.append((path, target, len(solution_texts(nb, name=str(path)))))
-    return written
-
-
-def _skipped(path, root):
-    parts = path.relative_to(root).parts
-    return any(part.startswith((".", "_build")) for part in parts)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m optlib.assign",
-        description="Write student versions of instructor notebooks: solutions replaced by "
-                    "stubs, {solution} blocks removed, outputs cleared.",
-    )
-    parser.add_argument("source", help="a notebook, or a folder of notebooks")
-    parser.add_argument("destination", help="a notebook path, or a folder to mirror into")
-    parser.add_argument("--nbgrader-source", action="store_true",
-                        help="write source notebooks for nbgrader's generate_assignment: "
-                             "graded solutions kept, other {solution} blocks removed")
-    args = parser.parse_args(argv)
-    try:
-        written = convert(args.source, args.destination, for_nbgrader=args.nbgrader_source)
-    except (NotebookError, ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    for path, target, solutions in written:
-        done = "for nbgrader" if args.nbgrader_source else "removed"
-        print(f"{path} -> {target}  ({solutions} solutions, {done})")
-    if not written:
-        print(f"no notebooks under {args.source}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
