@@ -89,7 +89,7 @@ def _pairs_from_a_run(f, theta0, count):
 
 
 def _unscaled(case):
-    """The recursion with C^0 = I instead of gamma I."""
+    """The recursion with Y_0 = I instead of gamma I."""
     q, alphas = np.array(case.args["g"], dtype=float), []
     pairs = case.args["pairs"]
     for s, y in reversed(pairs):
@@ -119,7 +119,7 @@ def _reversed_pairs(case):
          "the loops run in the wrong order: the first goes from the newest pair to the oldest, "
          "the second from the oldest to the newest (pairs lists the oldest first)."),
         (lambda case: -case.expected,
-         "return C g itself; the L-BFGS direction -C g is what the method steps along."),
+         "return Y g itself; the L-BFGS direction -Y g is what the method steps along."),
     ],
     rtol=1e-9, atol=1e-12,
 )
@@ -130,7 +130,7 @@ def _lbfgs_two_loop_cases(rng):
     quadratic_pairs = [(s, A @ s) for s in rng.normal(size=(3, 4))]
     one = [(np.array([1.0, 0.5]), np.array([2.0, 0.2]))]
     for label, g, pairs in [
-        ("no pairs yet: C = I", rng.normal(size=3), []),
+        ("no pairs yet: Y = I", rng.normal(size=3), []),
         ("one pair in 2-D", np.array([1.0, -1.0]), one),
         ("three pairs of a quadratic, y = A s", rng.normal(size=4), quadratic_pairs),
         ("the last 4 pairs of an L-BFGS run on Rosenbrock(5)", rosenbrock.grad(np.zeros(5)),
