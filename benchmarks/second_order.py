@@ -7,6 +7,7 @@ Part 1 prints, per problem, optlib's method and its SciPy counterpart (same
 objective, analytic derivatives, same start) with iterations, evaluations of
 f, gradient and Hessian (or Hessian-vector products), the final f, and
 optlib's evaluations as a ratio of SciPy's. Pairs: newton / trust-ncg,
+trust_region / trust-ncg (both Steihaug's truncated CG in a trust region),
 bfgs / BFGS, lbfgs / L-BFGS-B, hessian_free / Newton-CG (both use
 Hessian-vector products only). Tolerances: optlib ||grad f|| < 1e-6, SciPy its
 defaults.
@@ -32,8 +33,8 @@ import optlib as ol
 import optlib.second_order  # noqa: F401  (registers the methods)
 from optlib import functions as F
 
-PAIRS = [("newton", "trust-ncg"), ("bfgs", "BFGS"), ("lbfgs", "L-BFGS-B"),
-         ("hessian_free", "Newton-CG")]
+PAIRS = [("newton", "trust-ncg"), ("trust_region", "trust-ncg"), ("bfgs", "BFGS"),
+         ("lbfgs", "L-BFGS-B"), ("hessian_free", "Newton-CG")]
 
 
 def problems():

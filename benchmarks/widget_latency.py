@@ -86,11 +86,14 @@ def main():
         "adaptive race (5 optimizers x 150 steps)": widgets.AdaptiveRace(steps=150),
         # every (depth, normalization) trained once when made; a change only redraws
         "normalization explorer (precomputed)": widgets.NormalizationExplorer(precompute=True),
+        "second-order explorer (6 methods x 60 steps)": widgets.SecondOrderExplorer(steps=60),
     }
     rows = []
     for name, explorer in explorers.items():
-        # the races keep their racers running, so every change costs racers x steps
-        wall, cpu = latencies(explorer, [c for c in explorer.controls if c != "racers"])
+        # the races keep their racers running, so every change costs racers x steps;
+        # the second-order explorer likewise keeps all six methods
+        wall, cpu = latencies(explorer, [c for c in explorer.controls
+                                         if c not in ("racers", "methods")])
         median, p90 = np.median(wall), np.percentile(wall, 90)
         cpu_median, cpu_p90 = np.median(cpu), np.percentile(cpu, 90)
         print(f"{name}: median {median:.1f} ms, p90 {p90:.1f} ms "

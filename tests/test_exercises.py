@@ -221,6 +221,58 @@ RIGHT = {
     "effective_lr": effective_lr,
 }
 
+
+# the chapter "Second-order methods"
+
+def newton_backtracking_step(f, grad, hess, theta, c1, shrink):
+    g = grad(theta)
+    p = np.linalg.solve(hess(theta), -g)
+    eta = 1.0
+    while f(theta + eta * p) > f(theta) + c1 * eta * (g @ p):
+        eta *= shrink
+    return theta + eta * p, eta
+
+
+def lbfgs_two_loop(g, pairs):
+    q, alphas = g.copy(), []
+    for s, y in pairs[::-1]:
+        alphas.append(s @ q / (s @ y))
+        q = q - alphas[-1] * y
+    if pairs:
+        s, y = pairs[-1]
+        q = (s @ y) / (y @ y) * q
+    for (s, y), a in zip(pairs, alphas[::-1], strict=True):
+        q = q + (a - y @ q / (s @ y)) * s
+    return q
+
+
+def conjugate_gradients(A, b, steps):
+    x, r = np.zeros(len(b)), b.copy()
+    d = r.copy()
+    for _ in range(steps):
+        if r @ r == 0:
+            break
+        alpha = r @ r / (d @ A @ d)
+        x = x + alpha * d
+        r_new = r - alpha * (A @ d)
+        d = r_new + (r_new @ r_new) / (r @ r) * d
+        r = r_new
+    return x
+
+
+def hvp_error(grad, hvp, theta, v, h):
+    product = (grad(theta + h * v) - grad(theta - h * v)) / (2 * h)
+    exact = hvp(theta, v)
+    return product, np.linalg.norm(product - exact) / np.linalg.norm(exact)
+
+
+RIGHT.update({
+    "newton_backtracking_step": newton_backtracking_step,
+    "lbfgs_two_loop": lbfgs_two_loop,
+    "conjugate_gradients": conjugate_gradients,
+    "hvp_error": hvp_error,
+})
+
 # ---------------------------------------------------------------- typical mistakes
 # name -> (wrong answer, words the hint must contain, or None for the exercise's own hint)
 
@@ -391,6 +443,44 @@ WRONG = {
     "batchnorm_forward_backward": (_constant_statistics, "evaluation mode"),
     "effective_lr": (_gradient_as_given, "at unit norm"),
 }
+
+
+# the chapter "Second-order methods"
+
+def _gradient_not_newton(f, grad, hess, theta, c1, shrink):
+    return newton_backtracking_step(f, grad, lambda x: np.eye(len(x)), theta, c1, shrink)
+
+
+def _unscaled_two_loop(g, pairs):
+    q, alphas = g.copy(), []
+    for s, y in pairs[::-1]:
+        alphas.append(s @ q / (s @ y))
+        q = q - alphas[-1] * y
+    for (s, y), a in zip(pairs, alphas[::-1], strict=True):
+        q = q + (a - y @ q / (s @ y)) * s
+    return q
+
+
+def _steepest_descent(A, b, steps):
+    x = np.zeros(len(b))
+    for _ in range(steps):
+        r = b - A @ x
+        x = x + (r @ r) / (r @ A @ r) * r
+    return x
+
+
+def _forward_hvp(grad, hvp, theta, v, h):
+    product = (grad(theta + h * v) - grad(theta)) / h
+    exact = hvp(theta, v)
+    return product, np.linalg.norm(product - exact) / np.linalg.norm(exact)
+
+
+WRONG.update({
+    "newton_backtracking_step": (_gradient_not_newton, "that is gradient descent"),
+    "lbfgs_two_loop": (_unscaled_two_loop, "scale it by gamma"),
+    "conjugate_gradients": (_steepest_descent, "steepest-descent steps"),
+    "hvp_error": (_forward_hvp, "forward difference"),
+})
 
 
 def test_every_exercise_has_a_right_and_a_wrong_answer_here():
@@ -692,3 +782,17 @@ def test_clip_global_norm_names_the_mistake(wrong, words):
     with np.errstate(all="ignore"):
         verdict = grade("clip_global_norm", wrong)
     assert verdict.status in ("wrong", "error") and words in verdict.message
+def test_the_newton_backtracking_cases_are_clear_of_the_armijo_boundary():
+    for case in EXERCISES["newton_backtracking_step"].cases():
+        a = case.args
+        theta, g = a["theta"], a["grad"](a["theta"])
+        p = -np.linalg.solve(a["hess"](theta), g)
+        fx = a["f"](theta)
+
+        def margin(eta, a=a, theta=theta, p=p, fx=fx, slope=g @ p):
+            return fx + a["c1"] * eta * slope - a["f"](theta + eta * p)
+
+        eta = case.expected[1]
+        assert margin(eta) > 1e-6 * max(1.0, abs(fx)), case.label
+        if eta < 1:
+            assert margin(eta / a["shrink"]) < -1e-6 * max(1.0, abs(fx)), case.label

@@ -45,6 +45,7 @@ from . import (  # noqa: F401  (each module registers its chapter's exercises)
     learning_as_optimization,
     momentum,
     normalization,
+    second_order,
     sgd,
     taylor,
 )

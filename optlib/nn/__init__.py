@@ -21,10 +21,18 @@ propagation at initialization: mean-field maps, random networks, layer
 statistics), ``residual`` (residual blocks and their initialization schemes),
 ``recurrent`` (a one-unit recurrent network whose loss has a cliff),
 ``normalization`` (GroupNorm, WeightNormLinear, and the measurements of scale
-invariance and smoothness) and ``sweep`` (a learning-rate sweep in one
-batched run).
+invariance and smoothness), ``sweep`` (a learning-rate sweep in one
+batched run) and ``curvature`` (exact Hessian-vector and Gauss-Newton
+products by the R-operator).
 """
 
+from .curvature import (
+    CURVATURES,
+    gauss_newton_vector_product,
+    hessian_vector_product,
+    jacobian_vector_product,
+    with_curvature,
+)
 from .init import (
     INITIALIZERS,
     RELU_GAIN,
@@ -57,5 +65,6 @@ __all__ = [
     "orthogonal", "torch_default", "Residual", "RESIDUAL_SCHEMES", "residual_stack",
     "residual_mlp", "one_unit_rnn", "rnn_states", "cliff_bias", "LayerStatistics",
     "layer_statistics", "normalization", "GroupNorm", "WeightNormLinear", "sweep", "lr_sweep",
-    "SweepHistory",
+    "SweepHistory", "CURVATURES", "hessian_vector_product",
+    "gauss_newton_vector_product", "jacobian_vector_product", "with_curvature",
 ]

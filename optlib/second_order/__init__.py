@@ -6,6 +6,8 @@ BFGS, L-BFGS and Hessian-free optimization.
     res = minimize(f, x0, "bfgs")            # dense inverse-Hessian approximation
     res = minimize(f, x0, "lbfgs", m=10)     # the last m curvature pairs only
     res = minimize(f, x0, "hessian_free")    # truncated CG on Hessian-vector products
+    res = minimize(f, x0, "trust_region")    # Steihaug-CG (or dogleg, Cauchy, exact) in a ball
+    res = minimize(f, x0, "levenberg_marquardt")   # Newton damped by nu I, nu adapted
 
 Every method takes one start ``x0`` of shape ``(dim,)``, counts every
 evaluation it makes (those inside line searches too) in ``nfev`` (values),
@@ -25,16 +27,35 @@ Springer 2006 (N&W); J. Martens, "Deep learning via Hessian-free optimization",
 ICML 2010.
 
 The package has one module per family: ``line_search``, ``cg``, ``newton`` (with
-gradient descent under Armijo steps), ``quasi_newton`` (BFGS, L-BFGS) and
-``hessian_free``; ``driver`` holds the loop they share. Importing it registers
-the method names with ``minimize``.
+gradient descent under Armijo steps and Levenberg-Marquardt damping),
+``quasi_newton`` (BFGS, L-BFGS), ``trust_region`` (the subproblem solvers and
+N&W Alg. 4.1), ``hessian_free`` and ``basins`` (where Newton's iteration goes
+from a grid of starts); ``driver`` holds the loop they share. Importing it
+registers the method names with ``minimize``.
 """
 
+from .basins import attracts, basins, contraction_factors, newton_iterates
 from .cg import CGResult, conjugate_gradient
 from .hessian_free import hessian_free
 from .line_search import LineSearchResult, backtracking, strong_wolfe
-from .newton import gd_backtracking, modified_hessian, newton
-from .quasi_newton import bfgs, lbfgs
+from .newton import (
+    damped_newton_step,
+    gd_backtracking,
+    levenberg_marquardt,
+    modified_hessian,
+    newton,
+)
+from .quasi_newton import bfgs, lbfgs, lbfgs_direction
+from .trust_region import (
+    SUBPROBLEMS,
+    SubproblemStep,
+    cauchy_point,
+    dogleg,
+    next_radius,
+    steihaug_cg,
+    trust_region,
+    trust_region_exact,
+)
 
 __all__ = [
     "LineSearchResult",
@@ -47,6 +68,21 @@ __all__ = [
     "newton",
     "bfgs",
     "lbfgs",
+    "lbfgs_direction",
     "hessian_free",
+    "damped_newton_step",
+    "levenberg_marquardt",
+    "SubproblemStep",
+    "SUBPROBLEMS",
+    "cauchy_point",
+    "dogleg",
+    "steihaug_cg",
+    "trust_region_exact",
+    "next_radius",
+    "trust_region",
+    "newton_iterates",
+    "basins",
+    "contraction_factors",
+    "attracts",
 ]
 

@@ -92,8 +92,30 @@ def lbfgs(f, x0, *, steps, tol, m=10, c1=1e-4, c2=0.9, **run):
     return _solve("lbfgs", f, x0, make_iterate, steps=steps, tol=tol, **run)
 
 
+def lbfgs_direction(g, pairs):
+    """C g for the L-BFGS inverse-Hessian approximation C built from ``pairs`` by the
+    two-loop recursion (N&W Alg. 7.4).
+
+    ``pairs`` lists the curvature pairs (s, y) = (x_{i+1} - x_i, g_{i+1} - g_i),
+    oldest first, each with s'y > 0. C is what the BFGS update makes of
+    gamma I, gamma = s'y / y'y of the newest pair (N&W eq. 7.20), applying the
+    pairs in order; no pair gives C = I. The direction of L-BFGS is -C g.
+    """
+    g = np.asarray(g, dtype=float)
+    with_rho = []
+    for s, y in pairs:
+        s, y = np.asarray(s, dtype=float), np.asarray(y, dtype=float)
+        if s.shape != g.shape or y.shape != g.shape:
+            raise ValueError(f"each pair must hold two vectors of shape {g.shape}")
+        sy = float(s @ y)
+        if not sy > 0:
+            raise ValueError(f"every pair needs s'y > 0, got {sy}")
+        with_rho.append((s, y, 1.0 / sy))
+    return _two_loop(g, with_rho)
+
+
 def _two_loop(g, pairs):
-    """M g for the L-BFGS inverse-Hessian approximation M built from ``pairs`` (s, y, rho)."""
+    """C g for the L-BFGS inverse-Hessian approximation C built from ``pairs`` (s, y, rho)."""
     q = g.copy()
     alphas = []
     for s, y, rho in reversed(pairs):

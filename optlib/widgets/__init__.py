@@ -49,6 +49,7 @@ from .normalization import NORMALIZATIONS, NormalizationExplorer
 from .quadratic import QuadraticExplorer
 from .race import RACERS, OptimizerRace
 from .schedules import SCHEDULES, ScheduleExplorer, logistic_problem
+from .second_order import SecondOrderExplorer, basin_scrub, trust_region_scrub
 from .taylor import TaylorExplorer
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "ScheduleExplorer",
     "SCHEDULES",
     "logistic_problem",
+    "SecondOrderExplorer", "basin_scrub", "trust_region_scrub",
     "Scrub",
     "scrub",
     "scrub2",
