@@ -133,6 +133,30 @@ def adam_step(x, g, m, v, t, lr, b1, b2, eps):
     return x - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
+def filter_normalized(direction, theta):
+    normalized = []
+    for D, W in zip(direction, theta, strict=True):
+        normalized.append(D * np.linalg.norm(W, axis=0) / np.linalg.norm(D, axis=0))
+    return normalized
+
+
+def power_sharpness(hvp, v0, steps):
+    def dominant(shift):
+        v = v0 / np.linalg.norm(v0)
+        for _ in range(steps):
+            w = hvp(v) - shift * v
+            v = w / np.linalg.norm(w)
+        return v @ hvp(v) - shift
+
+    mu = dominant(0.0)
+    return mu if mu >= 0 else dominant(mu) + mu
+
+
+def rescaled_sharpness(H, scales):
+    D = np.diag(1 / np.asarray(scales))
+    return np.linalg.eigvalsh(D @ H @ D)[-1]
+
+
 RIGHT = {
     "empirical_risk": empirical_risk,
     "central_difference": central_difference,
@@ -153,6 +177,9 @@ RIGHT = {
     "nesterov_lookahead": nesterov_lookahead,
     "momentum_iterations": momentum_iterations,
     "adam_step": adam_step,
+    "filter_normalized": filter_normalized,
+    "power_sharpness": power_sharpness,
+    "rescaled_sharpness": rescaled_sharpness,
 }
 
 # ---------------------------------------------------------------- typical mistakes
@@ -259,6 +286,25 @@ def _in_place_adam(x, g, m, v, t, lr, b1, b2, eps):
     return x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps), m, v
 
 
+def _rows_not_columns(direction, theta):
+    return [D * np.linalg.norm(W, axis=1, keepdims=True) / np.linalg.norm(D, axis=1,
+                                                                           keepdims=True)
+            for D, W in zip(direction, theta, strict=True)]
+
+
+def _plain_power_iteration(hvp, v0, steps):
+    v = v0 / np.linalg.norm(v0)
+    for _ in range(steps):
+        w = hvp(v)
+        v = w / np.linalg.norm(w)
+    return v @ hvp(v)
+
+
+def _hessian_scaled_up(H, scales):
+    D = np.diag(np.asarray(scales))
+    return np.linalg.eigvalsh(D @ H @ D)[-1]
+
+
 WRONG = {
     "empirical_risk": (lambda w, X, y: np.mean((X @ w - y) ** 2), "twice"),
     "central_difference": (_forward_difference, "forward difference"),
@@ -280,6 +326,9 @@ WRONG = {
     "nesterov_lookahead": (_heavy_ball_not_nesterov, "that is heavy ball"),
     "momentum_iterations": (_squared_rate, "the rate is its square root"),
     "adam_step": (_no_bias_correction, "bias correction is missing"),
+    "filter_normalized": (_rows_not_columns, "column j"),
+    "power_sharpness": (_plain_power_iteration, "largest magnitude"),
+    "rescaled_sharpness": (_hessian_scaled_up, "diag(1/s) H diag(1/s)"),
 }
 
 

@@ -41,6 +41,7 @@ from . import (  # noqa: F401  (each module registers its chapter's exercises)
     adaptive,
     gradient_descent,
     hessian,
+    landscapes,
     learning_as_optimization,
     momentum,
     sgd,

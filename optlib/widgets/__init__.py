@@ -1,7 +1,8 @@
 """Figures a reader can move: live explorers for Jupyter, kernel-free figures for the HTML.
 
 **Live explorers** are small classes (``OptimizerRace``, ``QuadraticExplorer``,
-``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``, ``ScheduleExplorer``). Each has its
+``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``, ``ScheduleExplorer``,
+``LandscapeExplorer``). Each has its
 controls in ``ex.controls`` (name -> ipywidget), an ``update()`` that
 recomputes through batched optlib calls and moves the existing artists
 (``set_data``), and ``ex.widget`` to display. The figure is drawn by Agg and
@@ -27,13 +28,14 @@ makes one from a live explorer.
 The package is split by topic: ``base`` (the Explorer class, the controls and
 the function panel every explorer shares), ``kernel_free`` (scrub figures),
 and one module per family of explorers (``race``, ``quadratic``, ``momentum``,
-``taylor``, ``hessian``, ``schedules``). A new chapter's explorer goes into a module of
-its own and is re-exported here.
+``taylor``, ``hessian``, ``schedules``, ``landscapes``). A new chapter's explorer goes
+into a module of its own and is re-exported here.
 """
 
 from .base import FUNCTIONS, STATIC_ENV, STATIC_NOTE, Explorer, static_mode
 from .hessian import FREE, HessianExplorer
 from .kernel_free import MAX_BYTES, Scrub, scrub, scrub2
+from .landscapes import EdgeOfStabilityFigure, LandscapeExplorer, edge_of_stability_scrub
 from .momentum import (
     EigenErrorFigure,
     MomentumExplorer,
@@ -68,6 +70,9 @@ __all__ = [
     "ScheduleExplorer",
     "SCHEDULES",
     "logistic_problem",
+    "LandscapeExplorer",
+    "EdgeOfStabilityFigure",
+    "edge_of_stability_scrub",
     "Scrub",
     "scrub",
     "scrub2",
