@@ -124,6 +124,7 @@ def escape_time(lam_min, r0, r, lr=None):
     Since x / (1 + x/2) <= log(1 + x) <= x, steps * lr exceeds the flow time by a
     factor between 1 and 1 + lr |lam_min| / 2. The formulas hold while the
     quadratic model does, and count fractional steps (round up for whole ones).
+    Every argument may be an array (broadcast together).
     """
     lam_min, r0, r = (np.asarray(v, dtype=float) for v in (lam_min, r0, r))
     if np.any(~np.isfinite(lam_min) | (lam_min >= 0)):
@@ -133,7 +134,9 @@ def escape_time(lam_min, r0, r, lr=None):
     growth = np.log(r / r0)
     if lr is None:
         return _item(growth / -lam_min)
-    _check_positive(lr=lr)
+    lr = np.asarray(lr, dtype=float)
+    if np.any(~np.isfinite(lr) | (lr <= 0)):
+        raise ValueError(f"lr must be finite and > 0, got {lr!r}")
     return _item(growth / np.log1p(lr * -lam_min))
 
 
