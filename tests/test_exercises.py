@@ -16,16 +16,28 @@ from optlib.exercises import EXERCISES, check, grade
 # ---------------------------------------------------------------- answers a learner could write
 
 
-def empirical_risk(w, X, y):
-    return 0.5 * np.mean((X @ w - y) ** 2)
+def empirical_risk(theta, X, y):
+    return 0.5 * np.mean((X @ theta - y) ** 2)
 
 
-def central_difference(f, x, h):
-    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
+def best_threshold_accuracy(x, y):
+    order = np.argsort(x)
+    x, y = x[order], y[order]
+    best = max(np.mean(y == 1), np.mean(y == 0))     # one class for all
+    for k in range(1, len(x)):
+        if x[k] > x[k - 1]:                           # cut between k-1 and k
+            right_if_ones_above = (np.sum(y[:k] == 0) + np.sum(y[k:] == 1)) / len(y)
+            best = max(best, right_if_ones_above, 1 - right_if_ones_above)
+    return best
 
 
-def logistic_gradient(w, X, y):
-    p = 1 / (1 + np.exp(-(X @ w)))
+def central_difference(loss, theta, h):
+    return np.array([(loss(theta + h * e) - loss(theta - h * e)) / (2 * h)
+                     for e in np.eye(len(theta))])
+
+
+def logistic_gradient(theta, X, y):
+    p = 1 / (1 + np.exp(-(X @ theta)))
     return X.T @ (p - y) / len(y)
 
 
@@ -34,8 +46,8 @@ def optimal_step(g, H):
     return g @ g / curvature if curvature > 0 else math.inf
 
 
-def finite_difference_hessian(grad, x, h):
-    columns = [(grad(x + h * e) - grad(x - h * e)) / (2 * h) for e in np.eye(len(x))]
+def finite_difference_hessian(grad, theta, h):
+    columns = [(grad(theta + h * e) - grad(theta - h * e)) / (2 * h) for e in np.eye(len(theta))]
     return np.column_stack(columns)
 
 
@@ -52,20 +64,20 @@ def escape_direction(H):
     return -np.linalg.eigh(H)[1][:, 0]
 
 
-def gd_step(x, g, lr):
-    return x - lr * g
+def gd_step(theta, g, lr):
+    return theta - lr * g
 
 
-def gradient_descent(grad, x0, lr, steps):
-    xs = [np.asarray(x0, dtype=float)]
+def gradient_descent(grad, theta0, lr, steps):
+    thetas = [np.asarray(theta0, dtype=float)]
     for _ in range(steps):
-        xs.append(xs[-1] - lr * grad(xs[-1]))
-    return np.array(xs)
+        thetas.append(thetas[-1] - lr * grad(thetas[-1]))
+    return np.array(thetas)
 
 
-def backtracking(f, grad, x, d, lr0, c, shrink):
-    eta, fx, slope = lr0, f(x), grad(x) @ d
-    while f(x + eta * d) > fx + c * eta * slope:
+def backtracking(loss, grad, theta, direction, lr0, c1, shrink):
+    eta, value, slope = lr0, loss(theta), grad(theta) @ direction
+    while loss(theta + eta * direction) > value + c1 * eta * slope:
         eta *= shrink
     return eta
 
@@ -76,9 +88,9 @@ def best_fixed_step(H):
     return 2 / (low + high), (high - low) / (high + low)
 
 
-def iterations_needed(kappa, eps):
+def iterations_needed(kappa, delta):
     rate, t = (kappa - 1) / (kappa + 1), 0
-    while rate**t > eps:
+    while rate**t > delta:
         t += 1
     return t
 
@@ -126,11 +138,23 @@ def momentum_iterations(kappa, delta):
     return count((kappa - 1) / (kappa + 1)), count((root - 1) / (root + 1))
 
 
-def adam_step(x, g, m, v, t, lr, b1, b2, eps):
+def adam_step(theta, g, m, s, t, lr, b1, b2, eps):
     m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g**2
-    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-    return x - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    s = b2 * s + (1 - b2) * g**2
+    m_hat, s_hat = m / (1 - b1**t), s / (1 - b2**t)
+    return theta - lr * m_hat / (np.sqrt(s_hat) + eps), m, s
+
+
+def adagrad(grad, theta0, lr, steps, eps):
+    theta = np.asarray(theta0, dtype=float)
+    s = np.zeros_like(theta)
+    thetas = [theta]
+    for _ in range(steps):
+        g = grad(theta)
+        s = s + g**2
+        theta = theta - lr * g / (np.sqrt(s) + eps)
+        thetas.append(theta)
+    return np.array(thetas)
 
 
 def filter_normalized(direction, theta):
@@ -159,6 +183,7 @@ def rescaled_sharpness(H, scales):
 
 RIGHT = {
     "empirical_risk": empirical_risk,
+    "best_threshold_accuracy": best_threshold_accuracy,
     "central_difference": central_difference,
     "logistic_gradient": logistic_gradient,
     "optimal_step": optimal_step,
@@ -177,6 +202,7 @@ RIGHT = {
     "nesterov_lookahead": nesterov_lookahead,
     "momentum_iterations": momentum_iterations,
     "adam_step": adam_step,
+    "adagrad": adagrad,
     "filter_normalized": filter_normalized,
     "power_sharpness": power_sharpness,
     "rescaled_sharpness": rescaled_sharpness,
@@ -186,16 +212,21 @@ RIGHT = {
 # name -> (wrong answer, words the hint must contain, or None for the exercise's own hint)
 
 
-def _forward_difference(f, x, h):
-    return np.array([(f(x + h * e) - f(x)) / h for e in np.eye(len(x))])
+def _ones_above_only(x, y):
+    cuts = np.concatenate([[x.min() - 1], np.unique(x) + 1e-9])
+    return max(np.mean((x > c) == (y == 1)) for c in cuts)
+
+
+def _forward_difference(loss, theta, h):
+    return np.array([(loss(theta + h * e) - loss(theta)) / h for e in np.eye(len(theta))])
 
 
 def _step_without_curvature_check(g, H):
     return g @ g / (g @ H @ g)
 
 
-def _forward_difference_hessian(grad, x, h):
-    return np.column_stack([(grad(x + h * e) - grad(x)) / h for e in np.eye(len(x))])
+def _forward_difference_hessian(grad, theta, h):
+    return np.column_stack([(grad(theta + h * e) - grad(theta)) / h for e in np.eye(len(theta))])
 
 
 def _degenerate_before_saddle(H, tol):
@@ -210,13 +241,13 @@ def _largest_magnitude_direction(H):
     return vectors[:, np.argmax(np.abs(eigenvalues))]
 
 
-def _last_point_only(grad, x0, lr, steps):
-    return gradient_descent(grad, x0, lr, steps)[-1]
+def _last_point_only(grad, theta0, lr, steps):
+    return gradient_descent(grad, theta0, lr, steps)[-1]
 
 
-def _plain_decrease(f, grad, x, d, lr0, c, shrink):
+def _plain_decrease(loss, grad, theta, direction, lr0, c1, shrink):
     eta = lr0
-    while f(x + eta * d) > f(x):
+    while loss(theta + eta * direction) > loss(theta):
         eta *= shrink
     return eta
 
@@ -226,8 +257,8 @@ def _safe_step(H):
     return 1 / eigenvalues[-1], best_fixed_step(H)[1]
 
 
-def _unrounded(kappa, eps):
-    return math.log(eps) / math.log((kappa - 1) / (kappa + 1))
+def _unrounded(kappa, delta):
+    return math.log(delta) / math.log((kappa - 1) / (kappa + 1))
 
 
 def _in_order(n_samples, batch_size, rng):
@@ -272,18 +303,29 @@ def _squared_rate(kappa, delta):
     return t_gd, t
 
 
-def _no_bias_correction(x, g, m, v, t, lr, b1, b2, eps):
+def _no_bias_correction(theta, g, m, s, t, lr, b1, b2, eps):
     m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g**2
-    return x - lr * m / (np.sqrt(v) + eps), m, v
+    s = b2 * s + (1 - b2) * g**2
+    return theta - lr * m / (np.sqrt(s) + eps), m, s
 
 
-def _in_place_adam(x, g, m, v, t, lr, b1, b2, eps):
+def _in_place_adam(theta, g, m, s, t, lr, b1, b2, eps):
     m *= b1
     m += (1 - b1) * g
-    v *= b2
-    v += (1 - b2) * g**2
-    return x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps), m, v
+    s *= b2
+    s += (1 - b2) * g**2
+    return theta - lr * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps), m, s
+
+
+def _adagrad_summing_abs(grad, theta0, lr, steps, eps):
+    theta = np.asarray(theta0, dtype=float)
+    total, thetas = 0.0, [theta]
+    for _ in range(steps):
+        g = grad(theta)
+        total = total + np.abs(g)
+        theta = theta - lr * g / (np.sqrt(total) + eps)
+        thetas.append(theta)
+    return np.array(thetas)
 
 
 def _rows_not_columns(direction, theta):
@@ -306,15 +348,16 @@ def _hessian_scaled_up(H, scales):
 
 
 WRONG = {
-    "empirical_risk": (lambda w, X, y: np.mean((X @ w - y) ** 2), "twice"),
+    "empirical_risk": (lambda theta, X, y: np.mean((X @ theta - y) ** 2), "twice"),
+    "best_threshold_accuracy": (_ones_above_only, "try both rules"),
     "central_difference": (_forward_difference, "forward difference"),
-    "logistic_gradient": (lambda w, X, y: X.T @ (y - 1 / (1 + np.exp(-(X @ w)))) / len(y),
+    "logistic_gradient": (lambda theta, X, y: X.T @ (y - 1 / (1 + np.exp(-(X @ theta)))) / len(y),
                           "wrong way"),
     "optimal_step": (_step_without_curvature_check, None),
     "finite_difference_hessian": (_forward_difference_hessian, "forward differences"),
     "classify_critical_point": (_degenerate_before_saddle, "whatever the other eigenvalues"),
     "escape_direction": (_largest_magnitude_direction, None),
-    "gd_step": (lambda x, g, lr: x + lr * g, "uphill"),
+    "gd_step": (lambda theta, g, lr: theta + lr * g, "uphill"),
     "gradient_descent": (_last_point_only, "last point only"),
     "backtracking": (_plain_decrease, "sufficient decrease"),
     "best_fixed_step": (_safe_step, "safe step"),
@@ -326,6 +369,7 @@ WRONG = {
     "nesterov_lookahead": (_heavy_ball_not_nesterov, "that is heavy ball"),
     "momentum_iterations": (_squared_rate, "the rate is its square root"),
     "adam_step": (_no_bias_correction, "bias correction is missing"),
+    "adagrad": (_adagrad_summing_abs, "not |g|"),
     "filter_normalized": (_rows_not_columns, "column j"),
     "power_sharpness": (_plain_power_iteration, "largest magnitude"),
     "rescaled_sharpness": (_hessian_scaled_up, "diag(1/s) H diag(1/s)"),
@@ -399,13 +443,28 @@ def test_the_edge_cases_named_in_the_issue_are_tried():
     assert "zero gradient" in labels["gd_step"]
     assert "zero gradient" in labels["heavy_ball_step"]
     assert "gradient is zero" in labels["central_difference"]
-    shapes = {np.shape(case.args["x"]) for case in EXERCISES["adam_step"].cases()}
+    shapes = {np.shape(case.args["theta"]) for case in EXERCISES["adam_step"].cases()}
     assert len(shapes) >= 3
+    assert "always zero" in labels["adagrad"] and "sparse" in labels["adagrad"]
+
+
+def test_negative_beside_zero_curvature_is_not_called_a_saddle():
+    def saddle_when_some_negative(H, tol):
+        eigenvalues = np.linalg.eigvalsh(H)
+        if eigenvalues[0] < -tol and eigenvalues[-1] > tol:
+            return "saddle"
+        if eigenvalues[0] < -tol and eigenvalues[-1] >= -tol:
+            return "saddle"                      # lambda_min < 0 taken for a saddle
+        return classify_critical_point(H, tol)
+
+    verdict = grade("classify_critical_point", saddle_when_some_negative)
+    assert verdict.status == "wrong" and "none positive" in verdict.message
+    assert "undecided" in verdict.message
 
 
 def test_an_exception_in_the_learners_code_is_one_line_not_a_traceback(capsys):
-    def broken(x, g, lr):
-        return x - lr * g.T @ np.ones((7, 7))
+    def broken(theta, g, lr):
+        return theta - lr * g.T @ np.ones((7, 7))
 
     check("gd_step", broken)
     printed = capsys.readouterr().out
@@ -477,8 +536,8 @@ def test_a_check_cell_shows_the_verdict_and_no_value(tmp_path):
 
 
 def test_a_missing_return_is_named():
-    def forgot_return(x, g, lr):
-        x - lr * g
+    def forgot_return(theta, g, lr):
+        theta - lr * g
 
     verdict = grade("gd_step", forgot_return)
     assert verdict.status == "wrong" and "return" in verdict.message
@@ -527,7 +586,7 @@ def test_strict_mode_raises_for_autograding(monkeypatch, capsys):
     monkeypatch.delenv("OPTLIB_STRICT_CHECKS")
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(exercises.ExerciseFailed, match="not answered yet"):
-        check("gd_step", lambda x, g, lr: exec("raise NotImplementedError()"))
+        check("gd_step", lambda theta, g, lr: exec("raise NotImplementedError()"))
     assert check("gd_step", gd_step) is None, "nbgrader would read True as partial credit"
     assert "✓ gd_step: correct" in capsys.readouterr().out
 
@@ -535,9 +594,9 @@ def test_strict_mode_raises_for_autograding(monkeypatch, capsys):
 def test_an_instructors_solution_that_fails_raises(tmp_path, capsys):
     source = tmp_path / "solution.py"
     source.write_text(
-        "def gd_step(x, g, lr):\n"
+        "def gd_step(theta, g, lr):\n"
         "    ### BEGIN SOLUTION\n"
-        "    return x + lr * g\n"
+        "    return theta + lr * g\n"
         "    ### END SOLUTION\n"
     )
     namespace = {}
@@ -567,20 +626,20 @@ def test_the_best_fixed_step_contracts_at_the_stated_rate():
 
 def test_the_iteration_counts_are_not_a_rounding_accident():
     for case in EXERCISES["iterations_needed"].cases():
-        kappa, eps = case.args["kappa"], case.args["eps"]
+        kappa, delta = case.args["kappa"], case.args["delta"]
         rate, t = (kappa - 1) / (kappa + 1), case.expected
-        assert rate**t <= eps
+        assert rate**t <= delta
         if t > 0:
-            assert rate ** (t - 1) > eps * (1 + 1e-6)
+            assert rate ** (t - 1) > delta * (1 + 1e-6)
 
 
 def test_the_backtracking_cases_are_clear_of_the_armijo_boundary():
     for case in EXERCISES["backtracking"].cases():
         a = case.args
-        fx, slope = a["f"](a["x"]), a["grad"](a["x"]) @ a["d"]
+        fx, slope = a["loss"](a["theta"]), a["grad"](a["theta"]) @ a["direction"]
 
         def margin(eta, a=a, fx=fx, slope=slope):
-            return fx + a["c"] * eta * slope - a["f"](a["x"] + eta * a["d"])
+            return fx + a["c1"] * eta * slope - a["loss"](a["theta"] + eta * a["direction"])
 
         eta = case.expected
         assert margin(eta) > 1e-9 * max(1.0, abs(fx)), case.label

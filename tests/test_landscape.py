@@ -81,6 +81,47 @@ def test_classify_the_textbook_critical_points():
         classify(camel, [0.5, 0.5])
 
 
+def quartic_with_negative_curvature(sign):
+    """-x^2 + sign y^4: Hessian eigenvalues (-2, 0) at the origin, a saddle for sign +1 and a
+    maximum for sign -1."""
+    def value(p):
+        return -p[..., 0] ** 2 + sign * p[..., 1] ** 4
+
+    def grad(p):
+        return np.stack([-2 * p[..., 0], 4 * sign * p[..., 1] ** 3], axis=-1)
+
+    def hess(p):
+        zero = np.zeros_like(p[..., 0])
+        return np.stack([np.stack([zero - 2, zero], -1),
+                         np.stack([zero, 12 * sign * p[..., 1] ** 2], -1)], -2)
+
+    return ol.functions.Objective(f"-x^2 {'+' if sign > 0 else '-'} y^4", 2, value, grad, hess,
+                                  domain=((-1, 1), (-1, 1)))
+
+
+@pytest.mark.parametrize("sign, truth", [(1.0, "saddle"), (-1.0, "maximum")])
+def test_negative_curvature_beside_a_zero_eigenvalue_is_degenerate(sign, truth):
+    # lambda = (-2, 0) and no positive eigenvalue: the second-derivative test cannot tell the
+    # saddle of -x^2 + y^4 from the maximum of -x^2 - y^4, so both are 'degenerate' (and
+    # neither is a minimum; both are strict saddles in Lee et al.'s sense, lambda_min < 0).
+    f = quartic_with_negative_curvature(sign)
+    label, eigenvalues = classify(f, [0.0, 0.0])
+    assert label == "degenerate"
+    np.testing.assert_array_equal(eigenvalues, [-2.0, 0.0])
+    angles = np.linspace(0, 2 * np.pi, 361)
+    circle = 0.1 * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    above = np.any(f.value(circle) > f.value(np.zeros(2)))
+    assert ("saddle" if above else "maximum") == truth
+
+
+def test_saddle_needs_eigenvalues_of_both_signs_beyond_tol():
+    for eigenvalues, label in [([-2.0, 3.0], "saddle"), ([-2.0, 1e-9], "degenerate"),
+                               ([-2.0, -1e-9], "degenerate"), ([-2.0, -3.0], "maximum"),
+                               ([1e-9, 3.0], "degenerate"), ([-2.0, 0.0, 3.0], "saddle")]:
+        f = F.quadratic(np.diag(eigenvalues))
+        assert classify(f, np.zeros(len(eigenvalues)), tol=1e-6)[0] == label, eigenvalues
+
+
 def six_hump_camel_critical_points():
     """All real solutions of grad f = 0, independently: u = 8v - 16v^3 from df/dv = 0, put
     into df/du = 8u - 8.4u^3 + 2u^5 + v = 0, is a polynomial of degree 15 in v."""

@@ -15,40 +15,46 @@ def _classify(H, tol):
     return label
 
 
-
-
-
-def _forward_difference_hessian(grad, x, h):
-    return np.stack([(grad(x + h * e) - grad(x)) / h for e in np.eye(len(x))], axis=-1)
+def _forward_difference_hessian(grad, theta, h):
+    return np.stack([(grad(theta + h * e) - grad(theta)) / h for e in np.eye(len(theta))],
+                    axis=-1)
 
 
 @exercise(
-    "finite_difference_hessian", "finite_difference_hessian(grad, x, h) -> H",
+    "finite_difference_hessian", "finite_difference_hessian(grad, theta, h) -> H",
     hint="column j of H is how the gradient changes along e_j: "
-         "(grad(x + h e_j) - grad(x - h e_j)) / (2h).",
+         "(grad(theta + h e_j) - grad(theta - h e_j)) / (2h).",
     mistakes=[
         (lambda case: _forward_difference_hessian(**case.args),
-         "those are forward differences (grad(x + h e_j) - grad(x)) / h; use central ones, "
-         "(grad(x + h e_j) - grad(x - h e_j)) / (2h)."),
+         "those are forward differences (grad(theta + h e_j) - grad(theta)) / h; use central "
+         "ones, (grad(theta + h e_j) - grad(theta - h e_j)) / (2h)."),
     ],
     rtol=1e-6, atol=1e-6,
 )
 def _finite_difference_hessian_cases(rng):
     A = _spd(rng, 4)
-    for label, f, x in [
+    for label, f, theta in [
         ("Rosenbrock at (-1.2, 1)", functions.rosenbrock(), np.array([-1.2, 1.0])),
         ("six-hump camel at (0.5, -0.3)", functions.six_hump_camel(), np.array([0.5, -0.3])),
-        ("the saddle x^2 - y^2 at its critical point", functions.saddle(), np.zeros(2)),
+        ("the saddle theta_1^2 - theta_2^2 at its critical point", functions.saddle(),
+         np.zeros(2)),
         ("a 4-D quadratic (H is constant)", functions.quadratic(A, name="a 4-D quadratic"),
          rng.normal(size=4)),
         ("Rosenbrock in 3-D", functions.rosenbrock(dim=3), rng.uniform(-1, 1, 3)),
     ]:
-        yield Case(label, dict(grad=_named(f, "grad"), x=x, h=1e-5), f.hess(x))
+        yield Case(label, dict(grad=_named(f, "grad"), theta=theta, h=1e-5), f.hess(theta))
 
 
 def _classify_degenerate_first(H, tol):
     eigenvalues = np.linalg.eigvalsh(H)
     return "degenerate" if np.any(np.abs(eigenvalues) <= tol) else _classify(H, tol)
+
+
+def _saddle_when_some_negative(H, tol):
+    eigenvalues = np.linalg.eigvalsh(H)
+    if eigenvalues[0] < -tol and eigenvalues[-1] >= -tol:
+        return "saddle"
+    return _classify(H, tol)
 
 
 @exercise(
@@ -60,6 +66,10 @@ def _classify_degenerate_first(H, tol):
         (lambda case: _classify_degenerate_first(**case.args),
          "a positive and a negative eigenvalue make a saddle whatever the other eigenvalues "
          "are: there is a direction going up and one going down."),
+        (lambda case: _saddle_when_some_negative(**case.args),
+         "a negative eigenvalue beside zero ones, and no positive one, leaves the test "
+         "undecided: the point may be a maximum (-theta_1^2 - theta_2^4) or a saddle "
+         "(-theta_1^2 + theta_2^4), so the answer is 'degenerate'."),
     ],
 )
 def _classify_cases(rng):
@@ -67,12 +77,14 @@ def _classify_cases(rng):
     for label, H in [
         ("positive definite, 3-D", _spd(rng, 3)),
         ("negative definite, 2-D", -_spd(rng, 2)),
-        ("the saddle x^2 - y^2", np.diag([2.0, -2.0])),
+        ("the saddle theta_1^2 - theta_2^2", np.diag([2.0, -2.0])),
         ("the monkey saddle, where H = 0", np.zeros((2, 2))),
         ("one zero eigenvalue, the others positive", _symmetric_with(rng, [1.0, 0.0, 3.0])),
         ("a zero eigenvalue beside a positive and a negative one",
          _symmetric_with(rng, [1.0, -1.0, 0.0])),
-        ("one dimension, f'' < 0", np.array([[-3.0]])),
+        ("a negative and a zero eigenvalue, none positive",
+         _symmetric_with(rng, [-2.0, 0.0])),
+        ("one dimension, L'' < 0", np.array([[-3.0]])),
     ]:
         yield Case(label, dict(H=H, tol=tol), _classify(H, tol))
 
@@ -106,7 +118,7 @@ def _judge_escape_direction(H):
 )
 def _escape_direction_cases(rng):
     for label, H in [
-        ("the saddle x^2 - y^2", np.diag([2.0, -2.0])),
+        ("the saddle theta_1^2 - theta_2^2", np.diag([2.0, -2.0])),
         ("3-D, one negative eigenvalue", _symmetric_with(rng, [2.0, -1.5, 0.5])),
         ("5-D, two negative eigenvalues", _symmetric_with(rng, [3.0, -0.5, 1.0, -2.0, 0.2])),
         ("a small negative eigenvalue beside a large positive one",

@@ -50,9 +50,11 @@ def predicted_decrease(f, x, eta):
 def optimal_step(f, x):
     """The step size that maximizes ``predicted_decrease``: eta* = g'g / g'Hg.
 
-    When g'Hg <= 0 (no positive curvature along the gradient, including a
-    critical point, where g = 0) the model decreases without bound along -g and
-    the result is ``inf``. Vectorized over points x of shape (..., dim).
+    When g'Hg < 0, or g'Hg = 0 with g != 0, the quadratic model decreases
+    without bound along -g and the result is ``inf``. At a critical point,
+    g = 0, the model is constant along -g and no step is better than another;
+    returning ``inf`` there too is a convention. Vectorized over points x of
+    shape (..., dim).
     """
     gg, gHg = _gradient_curvature(f, x)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -81,14 +83,22 @@ def hessian_spectrum(f, x, vectors=False):
 
 
 def classify(f, x, tol=1e-6, grad_tol=1e-6):
-    """Classify the critical point x by the signs of the Hessian's eigenvalues.
+    """Classify the critical point x by the second-derivative test.
 
-    Returns ``(label, eigenvalues)`` with label
-      'minimum'    all eigenvalues > tol (H positive definite),
-      'maximum'    all < -tol,
-      'saddle'     some > tol and some < -tol (a strict saddle),
-      'degenerate' otherwise: some |lambda| <= tol and no two opposite signs, so
-                   the second-order test cannot decide (the monkey saddle's origin).
+    Returns ``(label, eigenvalues)``, the eigenvalues of the Hessian in
+    ascending order; an eigenvalue with |lambda| <= tol counts as zero. The
+    label is
+      'minimum'    all eigenvalues > tol (H positive definite): a strict minimum,
+      'maximum'    all < -tol: a strict maximum,
+      'saddle'     some > tol and some < -tol: a saddle point, whatever the others,
+      'degenerate' otherwise: some |lambda| <= tol and no eigenvalues of both
+                   signs, so the test cannot decide. With lambda_min < -tol such
+                   a point is no minimum, yet it may be a maximum (-x^2 - y^4) or
+                   a saddle (-x^2 + y^4); with lambda_min >= -tol it may be any
+                   of the three (the monkey saddle's origin, x^4 + y^4, ...).
+    Every critical point with lambda_min < -tol, whatever its label, is a
+    strict saddle in the sense of Lee et al. (2016), maxima included: a
+    direction of negative curvature leads down from it.
     Raises ValueError when ||grad f(x)|| > grad_tol, since x is then not a
     critical point (pass ``grad_tol=None`` to skip this check).
     """

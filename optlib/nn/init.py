@@ -25,8 +25,10 @@ def normal(std=0.01):
 def xavier_uniform(gain=1.0):
     """W_ij ~ U(-a, a), a = gain sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio 2010).
 
-    Variance gain^2 * 2 / (fan_in + fan_out): keeps the variance of the signal
-    forward and of the gradient backward for a linear (or tanh near 0) layer.
+    Variance gain^2 * 2 / (fan_in + fan_out). For a linear (or tanh near 0)
+    layer the signal keeps its variance forward when Var W_ij = 1 / fan_in,
+    and the gradient backward when Var W_ij = 1 / fan_out; the harmonic mean
+    of the two is a compromise that preserves neither unless fan_in = fan_out.
     """
     def init(shape, rng):
         a = gain * math.sqrt(6.0 / (shape[0] + shape[1]))

@@ -17,13 +17,20 @@ from .. import functions, plotting
 from ..static import STATIC_ENV, static_mode
 from .kernel_free import frame_png, scrub, scrub2
 
-__all__ = ["STATIC_ENV", "STATIC_NOTE", "static_mode", "Explorer", "FUNCTIONS"]
+__all__ = ["STATIC_ENV", "STATIC_NOTE", "LIVE_NOTE", "static_mode", "Explorer", "FUNCTIONS"]
 
 #: In the static book (``static_mode()``) an explorer shows this note and a snapshot.
 STATIC_NOTE = "This explorer runs live in Jupyter; below is its initial state."
+#: Shown under a live explorer: a saved notebook reopened in a new kernel has lost the
+#: explorer's state, and Jupyter then shows "Error displaying widget: model not found".
+LIVE_NOTE = ("Live explorer: it needs this notebook's running kernel. If it shows "
+             "“model not found” (after the notebook was reopened), run this cell again.")
 
 
+_COS45 = np.sqrt(0.5)
 #: The 2-D test functions the explorers offer, each with a start point worth watching.
+#: The valley is a quadratic with curvatures 1 and 100 along the axes; the rotated valley
+#: is the same turned by 45 degrees, with its start point turned with it.
 FUNCTIONS = {
     "rosenbrock": (functions.rosenbrock, (-1.2, 1.0)),
     "beale": (functions.beale, (1.0, 1.4)),
@@ -32,6 +39,9 @@ FUNCTIONS = {
     "rastrigin": (functions.rastrigin, (2.3, 2.1)),
     "saddle": (functions.saddle, (-1.5, 0.05)),
     "monkey_saddle": (functions.monkey_saddle, (0.8, 0.6)),
+    "valley": (lambda: functions.ill_conditioned(100.0), (-1.2, 0.7)),
+    "rotated_valley": (lambda: functions.ill_conditioned(100.0, angle=np.pi / 4),
+                       (-1.2 * _COS45 - 0.7 * _COS45, -1.2 * _COS45 + 0.7 * _COS45)),
 }
 
 
@@ -118,9 +128,22 @@ class Explorer:
     def snapshot(self, dpi=100, colors=256):
         """The whole figure (moving artists included) as PNG bytes with a palette of
         ``colors`` colours (0 for full colour)."""
-        png = frame_png(self.fig, dpi, colors)
+        with self._drawn_in_full():
+            png = frame_png(self.fig, dpi, colors)
         self._background = None  # savefig drew with a renderer of its own
         return png
+
+    @contextlib.contextmanager
+    def _drawn_in_full(self):
+        """Let a plain draw (savefig) include the moving artists, which blitting marks as
+        animated and a plain draw would otherwise leave out."""
+        for artist in self._moving:
+            artist.set_animated(False)
+        try:
+            yield
+        finally:
+            for artist in self._moving:
+                artist.set_animated(True)
 
     def show(self):
         """Display the live controls, or during the book build (``OPTLIB_STATIC=1``) a
@@ -133,6 +156,7 @@ class Explorer:
             display(PNG(data=self.snapshot(), format="png"))
         else:
             display(self.widget)
+            display(HTML(f'<p class="optlib-live-note"><small>{LIVE_NOTE}</small></p>'))
 
     def _ipython_display_(self):
         self.show()
@@ -160,7 +184,9 @@ class Explorer:
 
         labels = [self.controls[name].description or name for name in names]
         try:
-            return make(render, *grids, labels[0] if len(labels) == 1 else labels, **scrub_kw)
+            with self._drawn_in_full():
+                return make(render, *grids, labels[0] if len(labels) == 1 else labels,
+                            **scrub_kw)
         finally:
             with self._hold():
                 for name, value in zip(names, saved, strict=True):

@@ -53,8 +53,10 @@ def _classify(eigenvalues, gradient_norm, tol=1e-6):
 
 
 FREE = "free"
-_KIND_COLORS = {"minimum": plotting.PALETTE[0], "maximum": plotting.PALETTE[1],
-                "saddle": plotting.PALETTE[2], "degenerate": plotting.PALETTE[3]}
+#: How each kind of critical point is drawn: a colour and a marker of its own, so that
+#: the kinds differ by shape as well as by colour.
+_KIND_STYLES = {kind: (plotting.PALETTE[k], plotting.MARKERS[k])
+                for k, kind in enumerate(("minimum", "maximum", "saddle", "degenerate"))}
 
 
 class HessianExplorer(Explorer):
@@ -79,11 +81,11 @@ class HessianExplorer(Explorer):
         (ax,) = self.axes
         self.panel = _FunctionPanel(self, ax)
         self.panel.minima.set_visible(False)
-        self.critical = ax.scatter([], [], s=40, marker="X", zorder=4, edgecolors="white",
-                                   linewidths=0.5)
-        ax.legend(handles=[ax.scatter([], [], s=40, marker="X", color=color, label=kind)
-                           for kind, color in _KIND_COLORS.items()],
-                  loc="center left", bbox_to_anchor=(1.0, 0.5))
+        self.critical = {kind: ax.scatter(np.empty(0), np.empty(0), s=40, marker=marker,
+                                          color=color, zorder=4, edgecolors="white",
+                                          linewidths=0.5, label=kind)
+                         for kind, (color, marker) in _KIND_STYLES.items()}
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
         self.arrows = self._move(ax.quiver(
             [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], angles="xy", scale_units="xy",
             scale=1, width=0.008, zorder=6))
@@ -105,8 +107,9 @@ class HessianExplorer(Explorer):
         with self._hold():
             self.controls["point"].options = options
             self.controls["point"].value = FREE
-        self.critical.set_offsets(points.reshape(-1, 2))
-        self.critical.set_facecolors([_KIND_COLORS[kind] for kind in kinds])
+        for kind, markers in self.critical.items():
+            chosen = [p for p, k in zip(points, kinds, strict=True) if k == kind]
+            markers.set_offsets(np.reshape(chosen, (-1, 2)))
 
     @staticmethod
     def _kind(f, x):

@@ -38,7 +38,7 @@ class TaylorExplorer(Explorer):
         self.lines = {
             "f": right.plot([], [], color=plotting.INK, label="$f$")[0],
             "first": right.plot([], [], "--", color=plotting.PALETTE[0], label="first order")[0],
-            "second": right.plot([], [], "--", color=plotting.PALETTE[1],
+            "second": right.plot([], [], "-.", color=plotting.PALETTE[1],
                                  label="second order")[0],
         }
         self.center = right.plot([0], [0], "o", color=plotting.INK)[0]
