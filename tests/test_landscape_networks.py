@@ -342,3 +342,14 @@ def test_escape_time_matches_gradient_descent_on_a_quadratic_saddle():
         assert 1.0 <= ratio <= 1.0 + lr * 0.5 / 2
     with pytest.raises(ValueError, match="negative"):
         escape_time(0.5, 1e-6, 1.0)
+
+
+def test_escape_time_broadcasts_its_arguments_and_refuses_a_bad_step():
+    lrs, r0s = np.array([0.1, 0.5, 1.0]), np.array([1e-6, 1e-3, 1e-9])
+    together = escape_time(-0.5, r0s, 1.0, lr=lrs)
+    one_by_one = [escape_time(-0.5, r0, 1.0, lr=lr) for lr, r0 in zip(lrs, r0s, strict=True)]
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-15)
+    assert escape_time(-0.5, 1e-6, 1.0, lr=lrs[:, None]).shape == (3, 1)
+    for bad in (0.0, -0.1, np.inf, [0.1, np.nan]):
+        with pytest.raises(ValueError, match="lr"):
+            escape_time(-0.5, 1e-6, 1.0, lr=bad)
