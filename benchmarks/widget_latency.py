@@ -77,8 +77,9 @@ def full_draw_ms(explorer, repeats=10):
 
 def landscape_explorer():
     """The chapter's digits network (64-16-10, ReLU, 400 digits) after 1,000 steps of
-    SGD, with every plane computed beforehand: a change then costs a redraw only.
-    Returns the explorer and the CPU seconds of one new 21 x 21 plane."""
+    SGD, with every plane computed and drawn once beforehand (``precompute``): a
+    change then costs the contours and a redraw, never a new plane. Returns the
+    explorer and the CPU seconds of one new 21 x 21 plane."""
     X, y = ol.data.digits()
     X = ol.data.standardize(X[:400])
     model = ol.nn.MLP([64, 16, 10], activation="relu", seed=0)

@@ -116,3 +116,15 @@ def test_the_edge_of_stability_figure_draws_the_chosen_run():
 def test_the_edge_of_stability_scrub_has_a_frame_per_step_size():
     figure = edge_of_stability_scrub(eos_runs(), alt="a test", dpi=40)
     assert len(figure.frames) == 2 and figure.sliders[0][0] == "step size η"
+
+
+def test_a_plane_shown_before_is_restored_as_it_was_drawn(explorer):
+    explorer.controls["checkpoint"].value = 100
+    first = explorer._image.value
+    explorer.controls["directions"].value = "filter"
+    assert explorer._image.value != first
+    explorer.controls["directions"].value = "pca"
+    assert explorer._image.value == first, "the restored plane is the drawn one"
+    explorer.precompute()
+    assert len(explorer._backgrounds) == 12 and len(explorer._planes) == 12
+    assert explorer._shown == ("pca", 11) and explorer._image.value == first

@@ -82,6 +82,8 @@ class LandscapeExplorer(Explorer):
     ``stride`` steps, the last one the trained network. Each plane is computed
     once per (directions, resolution) and kept: ``last_slice_seconds`` says how
     long the latest new one took; moving the checkpoint only redraws the path.
+    The first time a plane is shown the whole figure is drawn; the drawing is
+    kept too, so that coming back to that plane only restores it.
 
     Controls: ``directions``, ``resolution`` (points per side), ``checkpoint``
     (a training step).
@@ -96,6 +98,7 @@ class LandscapeExplorer(Explorer):
         self.steps = self.stride * np.arange(len(self.path))
         self.train_loss = np.asarray(loss.value(self.path))
         self._planes, self.last_slice_seconds = {}, None
+        self._backgrounds = {}
         last = int(self.steps[-1])
         controls = {
             "directions": _dropdown("directions", [(v, k) for k, v in DIRECTIONS.items()],
@@ -140,10 +143,23 @@ class LandscapeExplorer(Explorer):
         return self._planes[key]
 
     def precompute(self):
-        """Compute every plane the controls offer (for a session without waits)."""
+        """Compute and draw every plane the controls offer (for a session without waits),
+        then show the controls' plane again."""
+        shown = {name: self.controls[name].value for name in ("directions", "resolution")}
         for kind in DIRECTIONS:
             for resolution in RESOLUTIONS:
-                self.plane(kind, resolution)
+                self._show_plane(kind, resolution)
+        self._show_plane(shown["directions"], shown["resolution"])
+
+    def _show_plane(self, kind, resolution):
+        with self._hold():
+            self.controls["directions"].value = kind
+            self.controls["resolution"].value = resolution
+        self.update()
+
+    def update(self):
+        super().update()
+        self._backgrounds[self._shown] = self._background
 
     def _index(self):
         value = self.controls["checkpoint"].value
@@ -156,6 +172,8 @@ class LandscapeExplorer(Explorer):
         if changed:
             self._draw_plane(plane)
             self._shown = (kind, plane["alphas"].size)
+            if self._shown in self._backgrounds:      # drawn before: restore it
+                self._background, changed = self._backgrounds[self._shown], False
         k = self._index()
         coords = plane["coords"]
         self.shadow.set_data(*coords[: k + 1].T)
