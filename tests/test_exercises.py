@@ -175,6 +175,8 @@ def backprop_norms(weights, g):
         g = g @ W.T
         norms.append(np.linalg.norm(g))
     return np.array(norms)
+
+
 def batchnorm_forward_backward(x, psi, chi, dy, eps):
     mu = x.mean(axis=0)
     var = ((x - mu) ** 2).mean(axis=0)
@@ -190,6 +192,30 @@ def effective_lr(lr, weight_decay, norm0_sq, unit_grads_sq):
         norm_sq = (1 - lr * weight_decay) ** 2 * norm_sq + lr**2 * g_sq / norm_sq
         rates.append(lr / norm_sq)
     return np.array(rates)
+
+
+def filter_normalized(direction, theta):
+    normalized = []
+    for D, W in zip(direction, theta, strict=True):
+        normalized.append(D * np.linalg.norm(W, axis=0) / np.linalg.norm(D, axis=0))
+    return normalized
+
+
+def power_sharpness(hvp, v0, steps):
+    def dominant(shift):
+        v = v0 / np.linalg.norm(v0)
+        for _ in range(steps):
+            w = hvp(v) - shift * v
+            v = w / np.linalg.norm(w)
+        return v @ hvp(v) - shift
+
+    mu = dominant(0.0)
+    return mu if mu >= 0 else dominant(mu) + mu
+
+
+def rescaled_sharpness(H, scales):
+    D = np.diag(1 / np.asarray(scales))
+    return np.linalg.eigvalsh(D @ H @ D)[-1]
 
 
 RIGHT = {
@@ -219,6 +245,9 @@ RIGHT = {
     "adagrad": adagrad,
     "batchnorm_forward_backward": batchnorm_forward_backward,
     "effective_lr": effective_lr,
+    "filter_normalized": filter_normalized,
+    "power_sharpness": power_sharpness,
+    "rescaled_sharpness": rescaled_sharpness,
 }
 
 
@@ -400,6 +429,8 @@ def _unsigned_qr(shape, gain, rng):
 
 def _clip_each(grads, max_norm):
     return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
+
+
 def _constant_statistics(x, psi, chi, dy, eps):
     y, dx, dpsi, dchi = batchnorm_forward_backward(x, psi, chi, dy, eps)
     return y, psi * dy / np.sqrt(x.var(axis=0) + eps), dpsi, dchi
@@ -411,6 +442,25 @@ def _gradient_as_given(lr, weight_decay, norm0_sq, unit_grads_sq):
         norm_sq = (1 - lr * weight_decay) ** 2 * norm_sq + lr**2 * g_sq
         rates.append(lr / norm_sq)
     return np.array(rates)
+
+
+def _rows_not_columns(direction, theta):
+    return [D * np.linalg.norm(W, axis=1, keepdims=True) / np.linalg.norm(D, axis=1,
+                                                                           keepdims=True)
+            for D, W in zip(direction, theta, strict=True)]
+
+
+def _plain_power_iteration(hvp, v0, steps):
+    v = v0 / np.linalg.norm(v0)
+    for _ in range(steps):
+        w = hvp(v)
+        v = w / np.linalg.norm(w)
+    return v @ hvp(v)
+
+
+def _hessian_scaled_up(H, scales):
+    D = np.diag(np.asarray(scales))
+    return np.linalg.eigvalsh(D @ H @ D)[-1]
 
 
 WRONG = {
@@ -442,6 +492,9 @@ WRONG = {
     "adagrad": (_adagrad_summing_abs, "not |g|"),
     "batchnorm_forward_backward": (_constant_statistics, "evaluation mode"),
     "effective_lr": (_gradient_as_given, "at unit norm"),
+    "filter_normalized": (_rows_not_columns, "column j"),
+    "power_sharpness": (_plain_power_iteration, "largest magnitude"),
+    "rescaled_sharpness": (_hessian_scaled_up, "diag(1/s) H diag(1/s)"),
 }
 
 
@@ -615,6 +668,8 @@ def _appends_one_array_from_the_start(grad, x0, lr, steps):
     ("gradient_descent", _appends_one_array_from_the_start, "same array each step"),
     ("gd_step", lambda x, g, lr: x + lr * g, "uphill"),
 ])
+
+
 def test_the_loops_typical_mistakes_get_their_own_hint(name, wrong, words):
     verdict = grade(name, wrong)
     assert verdict.status == "wrong"
@@ -765,6 +820,8 @@ def test_the_backtracking_cases_are_clear_of_the_armijo_boundary():
     (lambda shape, gain, rng: gain * np.eye(*shape), "must be random"),
     (lambda shape, gain, rng: rng.standard_normal(shape), "orthonormal"),
 ])
+
+
 def test_orthogonal_init_names_the_mistake(wrong, words):
     verdict = grade("orthogonal_init", wrong)
     assert verdict.status == "wrong" and words in verdict.message
@@ -778,10 +835,14 @@ def test_orthogonal_init_names_the_mistake(wrong, words):
      "square root"),
     (lambda grads, c: np.concatenate([np.ravel(g) for g in grads]), "return a list"),
 ])
+
+
 def test_clip_global_norm_names_the_mistake(wrong, words):
     with np.errstate(all="ignore"):
         verdict = grade("clip_global_norm", wrong)
     assert verdict.status in ("wrong", "error") and words in verdict.message
+
+
 def test_the_newton_backtracking_cases_are_clear_of_the_armijo_boundary():
     for case in EXERCISES["newton_backtracking_step"].cases():
         a = case.args

@@ -42,6 +42,7 @@ from . import (  # noqa: F401  (each module registers its chapter's exercises)
     gradient_descent,
     hessian,
     initialization,
+    landscapes,
     learning_as_optimization,
     momentum,
     normalization,

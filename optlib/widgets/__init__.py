@@ -2,7 +2,8 @@
 
 **Live explorers** are small classes (``OptimizerRace``, ``AdaptiveRace``,
 ``QuadraticExplorer``, ``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``,
-``ScheduleExplorer``, ``NormalizationExplorer``). Each has its
+``ScheduleExplorer``, ``InitializationExplorer``, ``NormalizationExplorer``,
+``SecondOrderExplorer``, ``LandscapeExplorer``). Each has its
 controls in ``ex.controls`` (name -> ipywidget), an ``update()`` that
 recomputes through batched optlib calls and moves the existing artists
 (``set_data``), and ``ex.widget`` to display. The figure is drawn by Agg and
@@ -28,7 +29,8 @@ makes one from a live explorer.
 The package is split by topic: ``base`` (the Explorer class, the controls and
 the function panel every explorer shares), ``kernel_free`` (scrub figures),
 and one module per family of explorers (``race``, ``adaptive``, ``quadratic``, ``momentum``,
-``taylor``, ``hessian``, ``schedules``, ``normalization``). A new chapter's explorer goes
+``taylor``, ``hessian``, ``schedules``, ``initialization``, ``normalization``,
+``second_order``, ``landscapes``). A new chapter's explorer goes
 into a module of its own and is re-exported here.
 """
 
@@ -37,6 +39,7 @@ from .base import FUNCTIONS, STATIC_ENV, STATIC_NOTE, Explorer, static_mode
 from .hessian import FREE, HessianExplorer
 from .initialization import InitializationExplorer, singular_value_scrub
 from .kernel_free import MAX_BYTES, Scrub, scrub, scrub2
+from .landscapes import EdgeOfStabilityFigure, LandscapeExplorer, edge_of_stability_scrub
 from .momentum import (
     EigenErrorFigure,
     MomentumExplorer,
@@ -78,6 +81,9 @@ __all__ = [
     "SCHEDULES",
     "logistic_problem",
     "SecondOrderExplorer", "basin_scrub", "trust_region_scrub",
+    "LandscapeExplorer",
+    "EdgeOfStabilityFigure",
+    "edge_of_stability_scrub",
     "Scrub",
     "scrub",
     "scrub2",
