@@ -63,11 +63,12 @@ def unfolded_solutions(nb):
 
 
 def explorers_without_alt_text(nb):
-    """The cells that build an explorer (``ol.widgets.SomeExplorer(...)``) and give its
-    static snapshot no alt text through ``"mystnb": {"image": {"alt": ...}}``."""
+    """The cells that build and show an explorer (``ol.widgets.SomeExplorer(...)``,
+    ``.show()``) and give its static snapshot no alt text through
+    ``"mystnb": {"image": {"alt": ...}}``."""
     return [index for index, cell in enumerate(nb.cells)
             if cell.cell_type == "code" and _EXPLORER.search(cell.source)
-            and not cell.metadata.get("mystnb", {}).get("image", {}).get("alt")]
+            and ".show()" in cell.source and not cell.metadata.get("mystnb", {}).get("image", {}).get("alt")]
 
 
 def code_lines(cell):
