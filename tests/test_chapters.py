@@ -28,7 +28,7 @@ SOLUTION_PROMPTS = {"code_prompt_show": "Show solution", "code_prompt_hide": "Hi
 _FENCE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>[^`]*)$")
 
 
-_EXPLORER = re.compile(r"\bwidgets\.[A-Z]\w*\(")
+_SHOW_EXPLORER = re.compile(r"(?<!\bplt)\.show\(\)")
 
 
 def chapters():
@@ -63,12 +63,11 @@ def unfolded_solutions(nb):
 
 
 def explorers_without_alt_text(nb):
-    """The cells that build and show an explorer (``ol.widgets.SomeExplorer(...)``,
-    ``.show()``) and give its static snapshot no alt text through
-    ``"mystnb": {"image": {"alt": ...}}``."""
+    """The cells that show an explorer (``explorer.show()``; ``plt.show()`` is a figure)
+    and give its static snapshot no alt text through ``"mystnb": {"image": {"alt": ...}}``."""
     return [index for index, cell in enumerate(nb.cells)
-            if cell.cell_type == "code" and _EXPLORER.search(cell.source)
-            and ".show()" in cell.source and not cell.metadata.get("mystnb", {}).get("image", {}).get("alt")]
+            if cell.cell_type == "code" and _SHOW_EXPLORER.search(cell.source)
+            and not cell.metadata.get("mystnb", {}).get("image", {}).get("alt")]
 
 
 def code_lines(cell):
