@@ -434,18 +434,20 @@ def momentum_rates(eigenvalues, lrs, momenta, steps=1000, per_direction=False, n
     condition number kappa: eigenvalues 1 and kappa). Every grid cell starts at
     x_0 = (1, ..., 1) with zero velocity and runs ``steps`` + 1 steps with its
     own eta and beta (the transform takes them as arrays). Along coordinate i
-    the states s_t = (x_t, x_{t-1}) (x_{-1} = x_0) obey s_{t+1} = M s_t for a
-    2 x 2 matrix M that the run never sees, and two consecutive states give
-    back the map the run applied over T = ``steps`` steps:
+    the states state_t = (x_t, x_{t-1}) (x_{-1} = x_0) obey
+    state_{t+1} = R state_t for a 2 x 2 matrix R that the run never sees, and
+    two consecutive states give back the map the run applied over
+    T = ``steps`` steps:
 
-        [s_T, s_{T+1}] = M^T [s_0, s_1],   so   M^T = [s_T, s_{T+1}] [s_0, s_1]^{-1}.
+        [state_T, state_{T+1}] = R^T [state_0, state_1],
+        so   R^T = [state_T, state_{T+1}] [state_0, state_1]^{-1}.
 
-    The rate is the spectral radius of that map, rho(M^T)^(1/T), which is
+    The rate is the spectral radius of that map, rho(R^T)^(1/T), which is
     rho whatever T (up to rounding). With ``norm=True`` it is instead
-    ||M^T||^(1/T) (spectral norm), the largest factor by which T steps shrink
+    ||R^T||^(1/T) (spectral norm), the largest factor by which T steps shrink
     any state, per step: what watching an error decay can show. It tends to
     rho from above (Gelfand's formula), within the factor of
-    ``rates.power_norm_bound``: about log(T)/T above rho where M has a
+    ``rates.power_norm_bound``: about log(T)/T above rho where R has a
     double root and errors decay like t rho^t. The states are rescaled by
     powers of two as the run goes, so that nothing under- or overflows.
 

@@ -11,9 +11,9 @@ recurrence
     Nesterov:    a = (1 - eta lambda)(1 + beta),  b = (1 - eta lambda) beta
 
 (Nesterov's e_t is the error of theta_t, Sutskever's iterate, whose look-ahead
-point is where the gradient is taken). Its iteration matrix M = [[a, -b], [1, 0]]
+point is where the gradient is taken). Its iteration matrix R = [[a, -b], [1, 0]]
 maps (e_t, e_{t-1}) to (e_{t+1}, e_t); the roots z_1, z_2 of
-z^2 - a z + b = 0 are M's eigenvalues, and the rate is the larger |z|.
+z^2 - a z + b = 0 are R's eigenvalues, and the rate is the larger |z|.
 
 Every function broadcasts over ``eigenvalue``, ``lr`` and ``momentum``.
 
@@ -62,11 +62,11 @@ def recurrence_coefficients(eigenvalue, lr, momentum, nesterov=False):
 
 
 def iteration_matrix(eigenvalue, lr, momentum, nesterov=False):
-    """M = [[a, -b], [1, 0]], shape broadcast(eigenvalue, lr, momentum) + (2, 2)."""
+    """R = [[a, -b], [1, 0]], shape broadcast(eigenvalue, lr, momentum) + (2, 2)."""
     a, b = np.broadcast_arrays(*recurrence_coefficients(eigenvalue, lr, momentum, nesterov))
-    M = np.zeros(a.shape + (2, 2))
-    M[..., 0, 0], M[..., 0, 1], M[..., 1, 0] = a, -b, 1.0
-    return M
+    R = np.zeros(a.shape + (2, 2))
+    R[..., 0, 0], R[..., 0, 1], R[..., 1, 0] = a, -b, 1.0
+    return R
 
 
 def roots(a, b):
@@ -89,14 +89,14 @@ def spectral_radius(a, b):
 
 
 def power_norm_bound(eigenvalue, lr, momentum, steps, nesterov=False):
-    """An upper bound on ||M^T||^(1/T) (spectral norm, T = ``steps`` >= 2).
+    """An upper bound on ||R^T||^(1/T) (spectral norm, T = ``steps`` >= 2).
 
-    By Cayley-Hamilton M^T = U_{T-1} M - b U_{T-2} I with U_k = sum_{j<=k}
+    By Cayley-Hamilton R^T = U_{T-1} R - b U_{T-2} I with U_k = sum_{j<=k}
     z_1^j z_2^(k-j), so |U_k| <= (k + 1) rho^k and
 
-        rho^T <= ||M^T|| <= rho^(T-2) (T rho ||M|| + (T - 1) b).
+        rho^T <= ||R^T|| <= rho^(T-2) (T rho ||R|| + (T - 1) b).
 
-    The factor over rho^T is at most about T: a rate measured as ||M^T||^(1/T)
+    The factor over rho^T is at most about T: a rate measured as ||R^T||^(1/T)
     exceeds rho by at most about log(T)/T, the price of a double root's t rho^t.
     """
     if int(steps) != steps or steps < 2:
