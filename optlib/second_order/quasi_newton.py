@@ -18,32 +18,33 @@ def _first_step_length(g):
 def bfgs(f, x0, *, steps, tol, c1=1e-4, c2=0.9, **run):
     """BFGS with the inverse-Hessian update and a strong-Wolfe line search (N&W Alg. 6.1).
 
-    p_t = -M_t g_t, x_{t+1} = x_t + alpha_t p_t, s = x_{t+1} - x_t,
-    y = g_{t+1} - g_t, rho = 1 / y's, and
+    p_t = -Y_t g_t, x_{t+1} = x_t + alpha_t p_t, s = x_{t+1} - x_t,
+    y = g_{t+1} - g_t, rho = 1 / y's (Y_t is the book's inverse-Hessian
+    approximation, N&W's H_k; s and y its curvature pair), and
 
-        M_{t+1} = (I - rho s y') M_t (I - rho y s') + rho s s'.
+        Y_{t+1} = (I - rho s y') Y_t (I - rho y s') + rho s s'.
 
-    M_0 = I for the first step (tried with a step of unit length), then
+    Y_0 = I for the first step (tried with a step of unit length), then
     rescaled to (s'y / y'y) I before the first update (N&W eq. 6.20). The Wolfe
-    conditions keep y's > 0, so every M_t stays positive definite; an update
+    conditions keep y's > 0, so every Y_t stays positive definite; an update
     with y's <= 0 (possible only through rounding) is skipped.
     """
 
     def make_iterate(f):
-        M = None
+        Y = None
 
         def iterate(x, fx, g):
-            nonlocal M
-            p = -g if M is None else -(M @ g)
-            alpha0 = _first_step_length(g) if M is None else 1.0
+            nonlocal Y
+            p = -g if Y is None else -(Y @ g)
+            alpha0 = _first_step_length(g) if Y is None else 1.0
             step = _finish(f, strong_wolfe(f, x, p, fx, g, alpha0, c1, c2))
             if step is None:
                 return None
             s, y = step.x - x, step.g - g
             sy = float(s @ y)
             if sy > 0:
-                M = (sy / float(y @ y)) * np.eye(x.size) if M is None else M
-                M = _bfgs_update(M, s, y, 1.0 / sy)
+                Y = (sy / float(y @ y)) * np.eye(x.size) if Y is None else Y
+                Y = _bfgs_update(Y, s, y, 1.0 / sy)
             return step
 
         return iterate
@@ -51,19 +52,19 @@ def bfgs(f, x0, *, steps, tol, c1=1e-4, c2=0.9, **run):
     return _solve("bfgs", f, x0, make_iterate, steps=steps, tol=tol, **run)
 
 
-def _bfgs_update(M, s, y, rho):
-    """(I - rho s y') M (I - rho y s') + rho s s', expanded to rank-two terms."""
-    My = M @ y
-    return (M - rho * (np.outer(My, s) + np.outer(s, My))
-            + (rho**2 * float(y @ My) + rho) * np.outer(s, s))
+def _bfgs_update(Y, s, y, rho):
+    """(I - rho s y') Y (I - rho y s') + rho s s', expanded to rank-two terms."""
+    Yy = Y @ y
+    return (Y - rho * (np.outer(Yy, s) + np.outer(s, Yy))
+            + (rho**2 * float(y @ Yy) + rho) * np.outer(s, s))
 
 
 @register_method("lbfgs")
 def lbfgs(f, x0, *, steps, tol, m=10, c1=1e-4, c2=0.9, **run):
     """Limited-memory BFGS: the two-loop recursion over the last ``m`` pairs (N&W Alg. 7.4, 7.5).
 
-    The direction p_t = -M_t g_t applies the BFGS inverse-Hessian update m
-    times to M_t^0 = gamma_t I, gamma_t = s'y / y'y of the newest pair
+    The direction p_t = -Y_t g_t applies the BFGS inverse-Hessian update m
+    times to Y_t^0 = gamma_t I, gamma_t = s'y / y'y of the newest pair
     (N&W eq. 7.20), without forming any matrix: O(m dim) time and memory per
     iteration. The first step goes along -g with a step of unit length; the
     step length comes from the strong-Wolfe search, first trying alpha = 1.
