@@ -80,6 +80,7 @@ def main():
         "Taylor explorer": widgets.TaylorExplorer(),
         "Hessian explorer": widgets.HessianExplorer(),
         "schedule explorer (200 steps)": widgets.ScheduleExplorer(steps=200),
+        "unit-test explorer (300 steps, 5 seeds)": widgets.UnitTestExplorer(noise="additive"),
     }
     rows = []
     for name, explorer in explorers.items():

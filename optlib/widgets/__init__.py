@@ -1,7 +1,8 @@
 """Figures a reader can move: live explorers for Jupyter, kernel-free figures for the HTML.
 
 **Live explorers** are small classes (``OptimizerRace``, ``QuadraticExplorer``,
-``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``, ``ScheduleExplorer``). Each has its
+``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``, ``ScheduleExplorer``,
+``UnitTestExplorer``). Each has its
 controls in ``ex.controls`` (name -> ipywidget), an ``update()`` that
 recomputes through batched optlib calls and moves the existing artists
 (``set_data``), and ``ex.widget`` to display. The figure is drawn by Agg and
@@ -27,7 +28,7 @@ makes one from a live explorer.
 The package is split by topic: ``base`` (the Explorer class, the controls and
 the function panel every explorer shares), ``kernel_free`` (scrub figures),
 and one module per family of explorers (``race``, ``quadratic``, ``momentum``,
-``taylor``, ``hessian``, ``schedules``). A new chapter's explorer goes into a module of
+``taylor``, ``hessian``, ``schedules``, ``testing``). A new chapter's explorer goes into a module of
 its own and is re-exported here.
 """
 
@@ -46,6 +47,7 @@ from .quadratic import QuadraticExplorer
 from .race import RACERS, OptimizerRace
 from .schedules import SCHEDULES, ScheduleExplorer, logistic_problem
 from .taylor import TaylorExplorer
+from .testing import UnitTestExplorer, learned_optimizer_scrub
 
 __all__ = [
     "STATIC_ENV",
@@ -63,6 +65,8 @@ __all__ = [
     "eigen_error_figure",
     "eigen_error_scrub",
     "TaylorExplorer",
+    "UnitTestExplorer",
+    "learned_optimizer_scrub",
     "HessianExplorer",
     "FREE",
     "ScheduleExplorer",
