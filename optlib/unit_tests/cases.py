@@ -84,7 +84,10 @@ class Case:
     leading axes; ``gradient`` is what an optimizer sees. ``progress`` gives
     the parts' losses at the reference scale, and ``targets`` the level each
     must reach (for one shape, its target): the scale never changes which
-    points pass. ``target`` is the same level in units of the case's loss.
+    points pass. ``spans`` measure each part's way to its target (target minus
+    minimum, or for a loss unbounded below the start's loss minus the target),
+    so that a margin (target - loss) / span says how near a verdict is to
+    flipping. ``target`` is the target level in units of the case's loss.
     ``family`` is 'shape', 'scale', 'noise', 'moving' or 'composition';
     ``seeds`` is how many independent runs a verdict takes.
     """
@@ -94,6 +97,7 @@ class Case:
     dim: int
     start: np.ndarray
     targets: np.ndarray
+    spans: np.ndarray
     minimum: float | None = None
     shape: Shape | None = None
     parts_fn: Callable | None = None
@@ -162,7 +166,15 @@ def from_shape(name_or_shape):
     """The case of one prototype shape at the reference scale, without noise."""
     s = name_or_shape if isinstance(name_or_shape, Shape) else shape(name_or_shape)
     return Case(name=s.name, family="shape", dim=1, start=np.array([s.start]),
-                targets=np.array([s.target]), minimum=s.minimum, shape=s)
+                targets=np.array([s.target]), spans=np.array([_span(s)]), minimum=s.minimum,
+                shape=s)
+
+
+def _span(s):
+    """How far a shape's target lies from its minimum, or below its start when unbounded."""
+    if s.minimum is not None:
+        return s.target - s.minimum
+    return float(s.value(np.float64(s.start))) - s.target
 
 
 def scaled(case, c):
@@ -240,7 +252,7 @@ def separable(shapes, scales=None, name=None):
     return Case(
         name=name or " + ".join(s.name for s in shapes), family="composition",
         dim=len(shapes), start=np.array([s.start for s in shapes]),
-        targets=np.array([s.target for s in shapes]),
+        targets=np.array([s.target for s in shapes]), spans=np.array([_span(s) for s in shapes]),
         minimum=float(c @ [s.minimum for s in shapes]) if bounded else None,
         parts_fn=parts, grad_fn=grad, weights=c,
     )
@@ -264,9 +276,16 @@ def rotated(case, Q=None):
     if Q.shape != (case.dim, case.dim) or not np.allclose(Q @ Q.T, np.eye(case.dim)):
         raise ValueError(f"Q must be an orthogonal {case.dim} x {case.dim} matrix")
     parts_fn, grad_fn = case.parts_fn, case.grad_fn
-    return replace(case, name=f"{case.name}, rotated", start=Q.T @ case.start,
-                   parts_fn=lambda theta: parts_fn(theta @ Q.T),
-                   grad_fn=lambda theta: grad_fn(theta @ Q.T) @ Q)
+
+    def turn(theta):              # Q theta, summed elementwise: the same bits on every BLAS
+        return (theta[..., None, :] * Q).sum(axis=-1)
+
+    def turn_back(g):             # Q' g
+        return (g[..., :, None] * Q).sum(axis=-2)
+
+    return replace(case, name=f"{case.name}, rotated", start=turn_back(case.start),
+                   parts_fn=lambda theta: parts_fn(turn(theta)),
+                   grad_fn=lambda theta: turn_back(grad_fn(turn(theta))))
 
 
 def suite():

@@ -79,21 +79,25 @@ class Run:
     """What one batched run of one method recorded, for every (setting, case):
     ``final`` the median over seeds of L_T(theta_T), ``solved`` whether more than half
     of the seeded runs pass (the mean loss of each part over the last tenth of the
-    budget meets its target), ``hit`` the median over seeds of the first step at
-    which the target was met (inf if never), ``diverged`` whether every seed blew up."""
+    budget meets its target), ``margin`` the median over seeds of the worst part's
+    (target - tail mean) / span (> 0 passes; how far a verdict is from flipping),
+    ``hit`` the median over seeds of the first step at which the target was met
+    (inf if never), ``diverged`` whether every seed blew up."""
 
     grid: np.ndarray
     final: np.ndarray
     solved: np.ndarray
     hit: np.ndarray
     diverged: np.ndarray
+    margin: np.ndarray
 
 
 @dataclass
 class Report:
     """The verdicts of the suite: one tuned setting per method, one verdict per case.
 
-    ``passed[name]``, ``hit[name]`` and ``final[name]`` hold one entry per case
+    ``passed[name]``, ``hit[name]``, ``final[name]`` and ``margin[name]`` hold one entry
+    per case
     (in the order of ``cases``) at the method's tuned ``settings[name]``;
     ``runs[name]`` keeps every setting of the grid.
     """
@@ -103,6 +107,7 @@ class Report:
     passed: dict = field(default_factory=dict)
     hit: dict = field(default_factory=dict)
     final: dict = field(default_factory=dict)
+    margin: dict = field(default_factory=dict)
     runs: dict = field(default_factory=dict)
     budget: int = BUDGET
 
@@ -160,6 +165,7 @@ class _Simple:
         self.scale = per_coordinate([case.scale for case in cases])
         self.speed = per_coordinate([case.speed for case in cases])
         self.target = per_coordinate([case.targets[0] for case in cases])
+        self.span = per_coordinate([case.spans[0] for case in cases])
         self.groups, start = [], 0
         for case, count in zip(cases, seeds, strict=True):
             if self.groups and self.groups[-1][0] is case.shape:
@@ -211,8 +217,8 @@ class _Tally:
     """Per case: the first step at its target and the sum of its parts' losses over the
     last ``tail`` steps, for every (setting, seed)."""
 
-    def __init__(self, progress, targets, tail, budget):
-        self.targets, self.tail, self.budget = targets, tail, budget
+    def __init__(self, progress, targets, spans, tail, budget):
+        self.targets, self.spans, self.tail, self.budget = targets, spans, tail, budget
         self.hit = np.where(np.all(progress <= targets, axis=-1), 0.0, np.inf)
         self.sum = np.zeros(progress.shape)
 
@@ -224,6 +230,9 @@ class _Tally:
 
     def passed(self):
         return np.all(self.sum / self.tail <= self.targets, axis=-1)
+
+    def margin(self):
+        return np.min((self.targets - self.sum / self.tail) / self.spans, axis=-1)
 
 
 def simulate(make, grid, cases, budget=BUDGET, seed=0, record=False):
@@ -255,10 +264,10 @@ def simulate(make, grid, cases, budget=BUDGET, seed=0, record=False):
     def blocks(x):
         return {k: _view(cases[k], x[:, where[k]]) for k in composed}
 
-    tally_simple = _Tally(simple.progress(x, 0)[..., None], simple.target[:, None], tail,
-                          budget)
-    tally = {k: _Tally(cases[k].progress(view, 0), cases[k].targets, tail, budget)
-             for k, view in blocks(x).items()}
+    tally_simple = _Tally(simple.progress(x, 0)[..., None], simple.target[:, None],
+                          simple.span[:, None], tail, budget)
+    tally = {k: _Tally(cases[k].progress(view, 0), cases[k].targets, cases[k].spans, tail,
+                       budget) for k, view in blocks(x).items()}
     paths = [[_view(case, x[:, w]).copy()] for case, w in zip(cases, where, strict=True)] \
         if record else None
     g = np.empty_like(x)
@@ -289,20 +298,22 @@ def _verdicts(cases, where, single, tally_simple, tally, x, alive, grid, budget,
     offsets = np.cumsum([0] + [cases[k].seeds for k in single])
     for position, k in enumerate(single):
         columns = slice(offsets[position], offsets[position + 1])
-        tally[k] = (tally_simple.hit[:, columns], tally_simple.passed()[:, columns])
-    finals = np.zeros((G, size))
+        tally[k] = (tally_simple.hit[:, columns], tally_simple.passed()[:, columns],
+                    tally_simple.margin()[:, columns])
+    finals, margins = np.zeros((G, size)), np.zeros((G, size))
     passed, hits, diverged = np.zeros((G, size), dtype=bool), np.zeros((G, size)), \
         np.zeros((G, size), dtype=bool)
     for k, (case, w) in enumerate(zip(cases, where, strict=True)):
         view = _view(case, x[:, w])
         ok = np.all(_view(case, alive[:, w]), axis=-1)
-        hit, tail_passed = tally[k] if isinstance(tally[k], tuple) else \
-            (tally[k].hit, tally[k].passed())
+        hit, tail_passed, margin = tally[k] if isinstance(tally[k], tuple) else \
+            (tally[k].hit, tally[k].passed(), tally[k].margin())
         finals[:, k] = np.median(np.where(ok, case.loss(view, budget), np.inf), axis=1)
         passed[:, k] = np.mean(ok & tail_passed, axis=1) > 0.5
         hits[:, k] = np.median(np.where(ok, hit, np.inf), axis=1)
+        margins[:, k] = np.median(np.where(ok, margin, -np.inf), axis=1)
         diverged[:, k] = ~ok.any(axis=1)
-    result = Run(grid, finals, passed, hits, diverged)
+    result = Run(grid, finals, passed, hits, diverged, margins)
     if paths is not None:
         result.path = [np.array(p) for p in paths]
     return result
@@ -340,5 +351,6 @@ def run(method_table=None, cases=None, budget=BUDGET, seed=0):
         report.passed[name] = result.solved[best]
         report.hit[name] = result.hit[best]
         report.final[name] = result.final[best]
+        report.margin[name] = result.margin[best]
         report.runs[name] = result
     return report
