@@ -2,7 +2,9 @@
 #
 #   make book    build the HTML book (sets up .venv first); prints where it is
 #   make test    the whole suite: optlib tests, every notebook (nbval),
-#                the -n -W book build, and the browser tests
+#                the -n -W book build, and the browser tests; then each stage's time
+#   make test-blas OPENBLAS_CORETYPE=Prescott
+#                optlib tests and notebooks again under another BLAS kernel (CI does)
 #   make lab     open JupyterLab on book/ (student/ beside it), MyST and widgets working
 #   make student write student versions of the chapters into student/; never
 #                overwrites a student's answers (FORCE=1 does)
@@ -19,17 +21,35 @@ HTML   := $(BUILD)/html
 
 # One BLAS thread: on two cores, threaded BLAS on small products only contends.
 export OPENBLAS_NUM_THREADS ?= 1
+# The tests and notebooks run one process per core, so each keeps to one OpenMP
+# (torch) thread: more only spin against each other (measured: the torch tests under
+# two workers take 76 s of CPU with two threads each, 34 s with one).
+test-optlib test-notebooks test-book test-blas: export OMP_NUM_THREADS ?= 1
+
+# pytest-xdist workers for the optlib tests and the notebooks: one per core.
+JOBS ?= auto
+# Where the book build keeps executed notebooks (execute.cache in _config.yml).
+NB_CACHE := $(BUILD)/.jupyter_cache
+# Each stage of `make test` appends its times here; `make test` prints them at the end.
+TIMES := $(BUILD)/test-times.txt
+
+# $(call timed,STAGE,COMMAND): run COMMAND and append to $(TIMES) its wall-clock time and
+# the CPU time of the processes it waited for (pytest, its workers, kernels, the browser).
+SHELL := bash
+timed = echo '$(2)'; mkdir -p $(BUILD); \
+	TIMEFORMAT='$(1)	%1R s wall	%1U s user + %1S s sys'; { time $(2) 2>&3; } 3>&2 2>>$(TIMES)
 
 # Every Sphinx warning is an error; nitpicky mode also reports broken references.
 JB_FLAGS := -n -W --keep-going
 
 .DEFAULT_GOAL := help
 .NOTPARALLEL:
-.PHONY: help venv book test test-optlib test-notebooks test-book lab student bench clean
+.PHONY: help venv book test test-optlib test-notebooks test-book test-blas lab student bench clean
 
 help:
 	@echo "make book   build the HTML book into $(HTML)/"
 	@echo "make test   run optlib's tests, every notebook, the -n -W build and the browser tests"
+	@echo "make test-blas OPENBLAS_CORETYPE=Prescott  optlib's tests and the notebooks under another BLAS kernel"
 	@echo "make lab    open JupyterLab on book/ (student/ beside it), MyST rendered"
 	@echo "make student  write student versions of every chapter into student/ (FORCE=1 overwrites)"
 	@echo "make bench  run the benchmarks"
@@ -50,20 +70,46 @@ book: venv
 	env -u MPLBACKEND OPTLIB_STATIC=1 $(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "The book is at $(abspath $(HTML))/index.html"
 
-# The stages run in this order and stop at the first failure.
-test: venv test-optlib test-notebooks test-book
+# The stages run in this order and stop at the first failure; the time each took is
+# printed at the end, passed or not.
+test: venv
+	@rm -f $(TIMES); status=0; \
+	$(MAKE) --no-print-directory test-optlib test-notebooks test-book || status=$$?; \
+	echo "== make test: time per stage"; cat $(TIMES); exit $$status
 
 test-optlib: venv
-	MPLBACKEND=Agg $(PY) -m pytest tests -m "not book"
+	@$(call timed,optlib tests,MPLBACKEND=Agg $(PY) -m pytest tests -m "not book" -n $(JOBS))
 
-# Execute every chapter top to bottom (with the kernel's inline backend, as in
-# Jupyter); any cell that raises fails the suite.
+# Every chapter executed top to bottom by nbval, one notebook per worker in a kernel of
+# its own; any cell that raises fails the suite. The notebooks run as the book build
+# runs them (OPTLIB_STATIC=1: explorers show their snapshot; the kernel's inline
+# backend), and each notebook that passes is stored in the build's jupyter-cache
+# (tests/notebook_cache.py), so the build in test-book executes none of them again.
+# The explorers' live controls are tested in tests/test_widgets.py, and `make test-blas`
+# runs the notebooks with them live.
+NBVAL := $(PY) -m pytest --nbval-lax --nbval-cell-timeout=120 -p no:cacheprovider \
+	-n $(JOBS) --dist loadfile
+
 test-notebooks: venv
-	env -u MPLBACKEND $(PY) -m pytest --nbval-lax --nbval-cell-timeout=120 -p no:cacheprovider book
+	@$(call timed,notebooks (nbval),env -u MPLBACKEND OPTLIB_STATIC=1 $(NBVAL) \
+		-p tests.notebook_cache --book-cache=$(NB_CACHE) book)
 
-# The -n -W build, then the browser over every built page.
+# The -n -W build (notebooks from the cache test-notebooks filled), then the browser
+# over every built page.
 test-book: venv
-	MPLBACKEND=Agg $(PY) -m pytest tests -m book
+	@$(call timed,book build + browser,MPLBACKEND=Agg $(PY) -m pytest tests -m book)
+
+# The optlib tests and every notebook once more under the BLAS kernel that
+# OPENBLAS_CORETYPE names (Prescott, Nehalem, Sandybridge, Haswell, SkylakeX, Zen):
+# OpenBLAS picks kernels by CPU, and each rounds in its own way. The notebooks run with
+# live explorers and are not cached.
+test-blas: venv
+	@test -n "$(OPENBLAS_CORETYPE)" || { echo "usage: make test-blas OPENBLAS_CORETYPE=Prescott"; exit 2; }
+	@OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE) $(PY) -c "import numpy, scipy.linalg; from threadpoolctl import threadpool_info; \
+		print('BLAS kernels:', sorted({i['architecture'] for i in threadpool_info()}))"
+	OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE) MPLBACKEND=Agg $(PY) -m pytest tests -m "not book" \
+		-n $(JOBS) -p no:cacheprovider
+	OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE) env -u MPLBACKEND -u OPTLIB_STATIC $(NBVAL) book
 
 # JupyterLab over the repository root, so that book/ and student/ are both in reach (it
 # opens on book/), with the MyST renderer (jupyterlab-myst, in requirements.txt).

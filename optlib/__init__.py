@@ -17,10 +17,12 @@ from .optimizers import (
     adadelta,
     adagrad,
     adam,
+    adamax,
     adamw,
     chain,
     clip_by_global_norm,
     clip_by_value,
+    decoupled_weight_decay,
     nadam,
     rmsprop,
     sgd,
@@ -32,8 +34,8 @@ _LAZY_MODULES = {"plotting", "widgets", "torch", "nn", "data", "exercises", "lan
 __all__ = [
     "functions", "optimizers", "rates", "schedules", "second_order",
     "minimize", "Result", "History", "Transform",
-    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam",
-    "chain", "clip_by_global_norm", "clip_by_value",
+    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "adamax",
+    "decoupled_weight_decay", "chain", "clip_by_global_norm", "clip_by_value",
 ]
 
 

@@ -91,9 +91,11 @@ def predicted_decrease(f, x, eta):
 def optimal_step(f, x):
     """The step size that maximizes ``predicted_decrease``: eta* = g'g / g'Hg.
 
-    When g'Hg <= 0 (no positive curvature along the gradient, including a
-    critical point, where g = 0) the model decreases without bound along -g and
-    the result is ``inf``. Vectorized over points x of shape (..., dim).
+    When g'Hg < 0, or g'Hg = 0 with g != 0, the quadratic model decreases
+    without bound along -g and the result is ``inf``. At a critical point,
+    g = 0, the model is constant along -g and no step is better than another;
+    returning ``inf`` there too is a convention. Vectorized over points x of
+    shape (..., dim).
     """
     gg, gHg = _gradient_curvature(f, x)
     with np.errstate(divide="ignore", invalid="ignore"):

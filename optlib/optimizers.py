@@ -14,7 +14,14 @@ learning rates in one run). ``lr`` may also be a schedule, a callable
 Conventions follow torch.optim, so that with the same hyperparameters the
 trajectories agree to rounding: epsilon is added outside the square root,
 ``weight_decay`` adds ``weight_decay * x`` to the gradient (L2), except in
-AdamW where the decay is decoupled and multiplied by lr.
+AdamW (and ``decoupled_weight_decay``) where the decay is decoupled and
+multiplied by lr.
+
+The docstrings write the rules in the book's notation: the decay rates of
+the first and second moments are beta_1 and beta_2 (the arguments ``b1``,
+``b2``; ``rho`` for RMSProp and Adadelta, whose one decay rate is beta_2),
+the second moment is s_t (torch.optim and Kingma and Ba write v_t), and eps
+is the constant that keeps a denominator away from zero.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ __all__ = [
     "adam",
     "adamw",
     "nadam",
+    "adamax",
+    "decoupled_weight_decay",
     "chain",
     "clip_by_global_norm",
     "clip_by_value",
@@ -64,6 +73,8 @@ def _check(name, value, low=0.0, high=math.inf, high_open=False):
     """Validate a hyperparameter (number or array) against [low, high] or [low, high)."""
     if callable(value):
         raise TypeError(f"{name} must be a number or an array, not a callable")
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -84,13 +95,25 @@ def _check_lr(lr):
     return _check("lr", lr)
 
 
+_NAMESPACES = {}
+
+
+def _array_namespace(a):
+    """array-api-compat's namespace for arrays of the type of ``a``, looked up once per type
+    (the lookup costs more than a whole SGD step on a small array)."""
+    kind = type(a)
+    if kind not in _NAMESPACES:
+        _NAMESPACES[kind] = array_api_compat.array_namespace(a)
+    return _NAMESPACES[kind]
+
+
 def _value(h, t, x):
     """A hyperparameter at step t, as a number or an array in the namespace of ``x``."""
     if callable(h):
         h = h(t)
     if isinstance(h, (int, float)):
         return h
-    xp = array_api_compat.array_namespace(x)
+    xp = _array_namespace(x)
     return xp.asarray(h, dtype=x.dtype, device=array_api_compat.device(x))
 
 
@@ -101,11 +124,11 @@ def _namespace(g, state_like):
             f"gradient g must have the shape of the parameters {tuple(state_like.shape)}, "
             f"got {tuple(g.shape)}"
         )
-    return array_api_compat.array_namespace(g)
+    return _array_namespace(g)
 
 
 def _zeros(x):
-    xp = array_api_compat.array_namespace(x)
+    xp = _array_namespace(x)
     return xp.zeros_like(x)
 
 
@@ -191,6 +214,8 @@ def adagrad(lr=1e-2, eps=1e-10, initial_accumulator=0.0, weight_decay=0.0):
 
         s_t = s_{t-1} + g_t^2                        (s_0 = initial_accumulator)
         step = -eta g_t / (sqrt(s_t) + eps)
+
+    s_t is the diagonal of the sum of outer products g_1 g_1' + ... + g_t g_t'.
     """
     _check_lr(lr)
     _check("eps", eps)
@@ -221,16 +246,17 @@ class RMSPropState(NamedTuple):
 
 
 def rmsprop(lr=1e-2, rho=0.9, eps=1e-8, centered=False, momentum=0.0, weight_decay=0.0):
-    """RMSProp (Tieleman and Hinton 2012), torch.optim's form with alpha = rho.
+    """RMSProp (Tieleman and Hinton 2012), torch.optim's form; ``rho`` is the
+    decay rate beta_2 (torch's ``alpha``).
 
-        v_t = rho v_{t-1} + (1 - rho) g_t^2
-        d_t = sqrt(v_t) + eps                        (centered: sqrt(v_t - m_t^2) + eps,
-                                                      m_t = rho m_{t-1} + (1 - rho) g_t)
-        step = -eta g_t / d_t                        (momentum: b_t = mu b_{t-1} + g_t / d_t,
+        s_t = beta_2 s_{t-1} + (1 - beta_2) g_t^2
+        d_t = sqrt(s_t) + eps                        (centered: sqrt(s_t - m_t^2) + eps,
+                                                      m_t = beta_2 m_{t-1} + (1 - beta_2) g_t)
+        step = -eta g_t / d_t                        (momentum: b_t = beta b_{t-1} + g_t / d_t,
                                                       step = -eta b_t)
 
     Goodfellow, Bengio and Courville (2016, Algorithm 8.5) put eps inside the
-    square root, sqrt(v_t + eps); the two agree when eps is small against v_t.
+    square root, sqrt(s_t + eps); the two agree when eps is small against s_t.
     """
     _check_lr(lr)
     _check("rho", rho, 0.0, 1.0, high_open=True)
@@ -267,12 +293,17 @@ class AdadeltaState(NamedTuple):
 
 
 def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
-    """Adadelta (Zeiler 2012), with torch.optim's lr multiplier.
+    """Adadelta (Zeiler 2012), with torch.optim's lr multiplier; ``rho`` is the
+    decay rate beta_2.
 
-        v_t = rho v_{t-1} + (1 - rho) g_t^2
-        delta_t = sqrt(u_{t-1} + eps) / sqrt(v_t + eps) * g_t
-        u_t = rho u_{t-1} + (1 - rho) delta_t^2
+        s_t = beta_2 s_{t-1} + (1 - beta_2) g_t^2
+        delta_t = sqrt(sD_{t-1} + eps) / sqrt(s_t + eps) * g_t
+        sD_t = beta_2 sD_{t-1} + (1 - beta_2) delta_t^2
         step = -eta delta_t                          (Zeiler's rule is eta = 1)
+
+    sD_t (s^Delta_t in the book, ``mean_square_step`` here) averages the
+    squared steps. The first step is about sqrt(eps / (1 - beta_2)) per
+    coordinate, whatever the scale of theta.
     """
     _check_lr(lr)
     _check("rho", rho, 0.0, 1.0, high_open=True)
@@ -309,12 +340,13 @@ class AdamState(NamedTuple):
 def _adam_step(g, state, x, lr, b1, b2, eps, amsgrad):
     """One Adam step on gradient g, returned with the new state.
 
-        m_t = b1 m_{t-1} + (1 - b1) g_t,   v_t = b2 v_{t-1} + (1 - b2) g_t^2
-        step = -eta (m_t / (1 - b1^t)) / (sqrt(v_t / (1 - b2^t)) + eps)
+        m_t = beta_1 m_{t-1} + (1 - beta_1) g_t,   s_t = beta_2 s_{t-1} + (1 - beta_2) g_t^2
+        step = -eta (m_t / (1 - beta_1^t)) / (sqrt(s_t / (1 - beta_2^t)) + eps)
 
-    With AMSGrad, v_t in the denominator is replaced by max_{s <= t} v_s.
+    With AMSGrad, s_t in the denominator is replaced by max_{i <= t} s_i.
+    The state keeps torch.optim's names: ``v`` is s_t, ``v_max`` its running maximum.
     """
-    xp = array_api_compat.array_namespace(g)
+    xp = _array_namespace(g)
     t = state.count + 1
     beta1, beta2 = _value(b1, state.count, x), _value(b2, state.count, x)
     m = state.m + (1 - beta1) * (g - state.m)
@@ -341,13 +373,14 @@ def _adam_init(x):
 def adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, amsgrad=False, weight_decay=0.0):
     """Adam (Kingma and Ba 2015); AMSGrad (Reddi, Kale and Kumar 2018) with ``amsgrad=True``.
 
-        m_t = b1 m_{t-1} + (1 - b1) g_t
-        v_t = b2 v_{t-1} + (1 - b2) g_t^2
-        step = -eta m_hat_t / (sqrt(v_hat_t) + eps),
-        m_hat_t = m_t / (1 - b1^t),  v_hat_t = v_t / (1 - b2^t)
+        m_t = beta_1 m_{t-1} + (1 - beta_1) g_t
+        s_t = beta_2 s_{t-1} + (1 - beta_2) g_t^2
+        step = -eta m_hat_t / (sqrt(s_hat_t) + eps),
+        m_hat_t = m_t / (1 - beta_1^t),  s_hat_t = s_t / (1 - beta_2^t)
 
-    AMSGrad keeps v_max_t = max(v_max_{t-1}, v_t) of the raw second moment and
-    uses it in place of v_t, as torch.optim does.
+    AMSGrad keeps max(s_max_{t-1}, s_t) of the raw second moment and uses it
+    in place of s_t, as torch.optim does. (Kingma and Ba, and torch, write
+    v_t for s_t.)
     """
     _check_adam(lr, b1, b2, eps)
     _check("weight_decay", weight_decay)
@@ -363,10 +396,12 @@ def adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, amsgrad=False, weight_decay=0.0):
 def adamw(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-2, amsgrad=False):
     """AdamW (Loshchilov and Hutter 2019): Adam with decoupled weight decay.
 
-        x' = (1 - eta lambda) x,   then the Adam step from x'
-        step = -eta lambda x + adam_step
+        x' = (1 - eta omega) x,   then the Adam step from x'
+        step = -eta omega x + adam_step
 
-    The decay is multiplied by the learning rate, as in torch.optim.AdamW.
+    omega is ``weight_decay``; the decay is multiplied by the learning rate,
+    as in torch.optim.AdamW. The same as
+    ``decoupled_weight_decay(adam(lr, b1, b2, eps, amsgrad), weight_decay)``.
     """
     _check_adam(lr, b1, b2, eps)
     _check("weight_decay", weight_decay)
@@ -390,11 +425,17 @@ class NAdamState(NamedTuple):
 def nadam(lr=2e-3, b1=0.9, b2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0):
     """NAdam (Dozat 2016), as defined by torch.optim.NAdam.
 
-        mu_t = b1 (1 - 0.5 * 0.96^(t psi)),  psi = momentum_decay
-        m_t = b1 m_{t-1} + (1 - b1) g_t,     v_t = b2 v_{t-1} + (1 - b2) g_t^2
-        d_t = sqrt(v_t / (1 - b2^t)) + eps
+        mu_t = beta_1 (1 - 0.5 * 0.96^(t psi)),  psi = momentum_decay
+        m_t = beta_1 m_{t-1} + (1 - beta_1) g_t,  s_t = beta_2 s_{t-1} + (1 - beta_2) g_t^2
+        d_t = sqrt(s_t / (1 - beta_2^t)) + eps
         step = -eta (1 - mu_t) / (1 - prod_{i<=t} mu_i) g_t / d_t
                -eta mu_{t+1} / (1 - prod_{i<=t+1} mu_i) m_t / d_t
+
+    mu_t rises from about beta_1 / 2 towards beta_1 (psi = 0 keeps it at
+    beta_1 / 2). With psi so large that 0.96^(t psi) is lost in rounding
+    (psi = 1e4), every mu_t is beta_1 and the step is Adam's with m_hat_t replaced by the
+    Nesterov-style look-ahead (1 - beta_1) g_t / (1 - beta_1^t)
+    + beta_1 m_t / (1 - beta_1^(t+1)).
     """
     _check_adam(lr, b1, b2, eps)
     _check("momentum_decay", momentum_decay)
@@ -423,7 +464,83 @@ def nadam(lr=2e-3, b1=0.9, b2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay
     return Transform(init, update, lr, elementwise=True)
 
 
+class AdamaxState(NamedTuple):
+    count: int
+    m: Any
+    inf_norm: Any
+
+
+def adamax(lr=2e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0):
+    """AdaMax (Kingma and Ba 2015, section 7.1), as torch.optim.Adamax.
+
+        m_t = beta_1 m_{t-1} + (1 - beta_1) g_t
+        u_t = max(beta_2 u_{t-1}, |g_t| + eps)          (u_0 = 0)
+        step = -eta / (1 - beta_1^t) * m_t / u_t
+
+    u_t (s^infinity_t in the book, ``inf_norm`` here) is the limit
+    p -> infinity of Adam's second moment in the L^p norm, (s^(p)_t)^(1/p).
+    Kingma and Ba's rule is u_t = max(beta_2 u_{t-1}, |g_t|), without eps;
+    torch puts eps inside the maximum, which keeps u_t >= eps, and so does
+    optlib.
+    """
+    _check_adam(lr, b1, b2, eps)
+    _check("weight_decay", weight_decay)
+
+    def init(x):
+        zeros = _zeros(x)
+        return AdamaxState(0, zeros, zeros)
+
+    def update(g, state, x):
+        xp = _namespace(g, x)
+        t, count = state.count + 1, state.count
+        beta1, beta2 = _value(b1, count, x), _value(b2, count, x)
+        g = _with_l2(g, x, _value(weight_decay, count, x))
+        m = state.m + (1 - beta1) * (g - state.m)
+        shrunk = beta2 * state.inf_norm
+        u = xp.maximum(shrunk, xp.abs(g) + _value(eps, count, x))
+        step = -(_value(lr, count, x) / (1 - beta1**t)) * m / u
+        return step, AdamaxState(t, m, u)
+
+    return Transform(init, update, lr, elementwise=True)
+
+
 # ---------------------------------------------------------------- combinators
+
+
+class DecoupledState(NamedTuple):
+    count: int
+    inner: Any
+
+
+def decoupled_weight_decay(tx, weight_decay):
+    """Decoupled weight decay (Loshchilov and Hutter 2019) around any transform.
+
+        step = -eta_t omega x + step of tx
+
+    omega is ``weight_decay`` and eta_t the learning rate of ``tx`` at step t,
+    as in torch.optim.AdamW: ``decoupled_weight_decay(adam(...), omega)`` is
+    AdamW, ``decoupled_weight_decay(sgd(lr, momentum), omega)`` is SGDW. Unlike
+    the L2 penalty (``weight_decay=`` of the other transforms, which adds
+    omega x to the gradient), the decay bypasses the momentum buffer and the
+    second-moment scaling.
+    """
+    if not isinstance(tx, Transform):
+        raise TypeError(f"tx must be a Transform, got {type(tx).__name__}")
+    if tx.lr is None:
+        raise ValueError("tx must have a learning rate (tx.lr) to scale the decay by")
+    _check("weight_decay", weight_decay)
+
+    def init(x):
+        return DecoupledState(0, tx.init(x))
+
+    def update(g, state, x):
+        _namespace(g, x)
+        eta = _value(tx.lr, state.count, x)
+        decay = -eta * _value(weight_decay, state.count, x) * x
+        step, inner = tx.update(g, state.inner, x)
+        return decay + step, DecoupledState(state.count + 1, inner)
+
+    return Transform(init, update, tx.lr, tx.elementwise)
 
 
 def chain(*transforms):

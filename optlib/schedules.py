@@ -47,7 +47,7 @@ def linear_decay(lr0, lr_tau, tau):
         eta_t = (1 - t/tau) eta_0 + (t/tau) eta_tau   for t <= tau,
         eta_t = eta_tau                               after.
 
-    A common choice is eta_tau = eta_0 / 100.
+    They suggest eta_tau of about eta_0 / 100.
     """
     lr0, lr_tau, tau = _positive("lr0", lr0), _positive("lr_tau", lr_tau), _count("tau", tau)
 
@@ -71,7 +71,7 @@ def inverse_time(lr0, t0):
 
 
 def exponential(lr0, gamma):
-    """eta_t = eta_0 gamma^t, with 0 < gamma <= 1."""
+    """eta_t = eta_0 gamma^t, with the shrink factor 0 < gamma <= 1."""
     lr0 = _positive("lr0", lr0)
     if not 0 < gamma <= 1:
         raise ValueError(f"gamma must lie in (0, 1], got {gamma!r}")
@@ -79,7 +79,8 @@ def exponential(lr0, gamma):
 
 
 def step(lr0, every, factor=0.1):
-    """eta_t = eta_0 factor^floor(t / every): drop by ``factor`` every ``every`` steps."""
+    """eta_t = eta_0 gamma^floor(t / T_s): multiply by gamma = ``factor`` every T_s = ``every``
+    steps."""
     lr0, every = _positive("lr0", lr0), _count("every", every)
     if not 0 < factor <= 1:
         raise ValueError(f"factor must lie in (0, 1], got {factor!r}")
@@ -87,9 +88,9 @@ def step(lr0, every, factor=0.1):
 
 
 def cosine(lr0, total, lr_min=0.0):
-    """Cosine annealing (Loshchilov and Hutter 2017), without restarts.
+    """Cosine annealing (Loshchilov and Hutter 2017), without restarts, over T = ``total`` steps.
 
-        eta_t = eta_min + (eta_0 - eta_min) (1 + cos(pi min(t, T) / T)) / 2
+        eta_t = eta_T + (eta_0 - eta_T) (1 + cos(pi min(t, T) / T)) / 2,   eta_T = ``lr_min``
     """
     lr0, lr_min, total = _positive("lr0", lr0), _positive("lr_min", lr_min), _count("total", total)
 
@@ -101,10 +102,15 @@ def cosine(lr0, total, lr_min=0.0):
 
 
 def warmup(schedule, steps):
-    """Linear warm-up: eta_t = schedule(t) (t + 1) / steps for t < steps, then schedule(t).
+    """Linear warm-up over T_w = ``steps`` steps of any schedule (or a constant lr):
 
-    Large steps at the start, when Adam's second-moment estimate rests on few
-    samples, are what warm-up avoids (Goyal et al. 2017).
+        eta_t = min(1, (t + 1) / T_w) schedule(t).
+
+    Goyal et al. (2017) warmed up to train with large mini-batches, whose large
+    learning rates (the linear scaling rule) made the first full-size steps
+    diverge. For Adam, Liu et al. (2020, "On the Variance of the Adaptive
+    Learning Rate and Beyond") trace its benefit to the second-moment
+    estimate, which rests on few gradients early in training.
     """
     if not callable(schedule):
         schedule = constant(schedule)

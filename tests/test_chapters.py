@@ -6,13 +6,16 @@ outputs; every ``hide-input`` cell (folded in the HTML) also carries
 every coding exercise's solution cell is folded in the HTML behind "Show
 solution"; and no line of code, in a code cell or in a fenced block of a
 Markdown cell, is longer than 79 characters, which is what fits the HTML's text
-column.
+column. The bibliography parses, and every entry has what the book's citation
+style prints (author or editor, title, year), so that a build or a student
+version never stops at a reference.
 """
 
 import re
 from pathlib import Path
 
 import nbformat
+import pybtex.database
 import pytest
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
@@ -108,3 +111,21 @@ def test_every_coding_solution_is_folded_behind_show_solution(chapter):
 
 def test_no_code_line_is_wider_than_the_column(chapter):
     assert long_lines(read(chapter)) == [], f"lines of more than {MAX_LINE} characters"
+
+
+def incomplete_references():
+    """(key, missing fields) for each entry of references.bib without an author or editor,
+    a title or a year."""
+    entries = pybtex.database.parse_file(BOOK / "references.bib").entries
+    incomplete = []
+    for key, entry in entries.items():
+        missing = [name for name in ("title", "year") if name not in entry.fields]
+        if not (entry.persons.get("author") or entry.persons.get("editor")):
+            missing.append("author")
+        if missing:
+            incomplete.append((key, missing))
+    return incomplete
+
+
+def test_every_reference_has_author_title_and_year():
+    assert incomplete_references() == []

@@ -64,20 +64,20 @@ def escape_direction(H):
     return -np.linalg.eigh(H)[1][:, 0]
 
 
-def gd_step(x, g, lr):
-    return x - lr * g
+def gd_step(theta, g, lr):
+    return theta - lr * g
 
 
-def gradient_descent(grad, x0, lr, steps):
-    xs = [np.asarray(x0, dtype=float)]
+def gradient_descent(grad, theta0, lr, steps):
+    thetas = [np.asarray(theta0, dtype=float)]
     for _ in range(steps):
-        xs.append(xs[-1] - lr * grad(xs[-1]))
-    return np.array(xs)
+        thetas.append(thetas[-1] - lr * grad(thetas[-1]))
+    return np.array(thetas)
 
 
-def backtracking(f, grad, x, d, lr0, c, shrink):
-    eta, fx, slope = lr0, f(x), grad(x) @ d
-    while f(x + eta * d) > fx + c * eta * slope:
+def backtracking(loss, grad, theta, direction, lr0, c1, shrink):
+    eta, value, slope = lr0, loss(theta), grad(theta) @ direction
+    while loss(theta + eta * direction) > value + c1 * eta * slope:
         eta *= shrink
     return eta
 
@@ -88,9 +88,9 @@ def best_fixed_step(H):
     return 2 / (low + high), (high - low) / (high + low)
 
 
-def iterations_needed(kappa, eps):
+def iterations_needed(kappa, delta):
     rate, t = (kappa - 1) / (kappa + 1), 0
-    while rate**t > eps:
+    while rate**t > delta:
         t += 1
     return t
 
@@ -138,11 +138,23 @@ def momentum_iterations(kappa, delta):
     return count((kappa - 1) / (kappa + 1)), count((root - 1) / (root + 1))
 
 
-def adam_step(x, g, m, v, t, lr, b1, b2, eps):
+def adam_step(theta, g, m, s, t, lr, b1, b2, eps):
     m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g**2
-    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-    return x - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    s = b2 * s + (1 - b2) * g**2
+    m_hat, s_hat = m / (1 - b1**t), s / (1 - b2**t)
+    return theta - lr * m_hat / (np.sqrt(s_hat) + eps), m, s
+
+
+def adagrad(grad, theta0, lr, steps, eps):
+    theta = np.asarray(theta0, dtype=float)
+    s = np.zeros_like(theta)
+    thetas = [theta]
+    for _ in range(steps):
+        g = grad(theta)
+        s = s + g**2
+        theta = theta - lr * g / (np.sqrt(s) + eps)
+        thetas.append(theta)
+    return np.array(thetas)
 
 
 RIGHT = {
@@ -166,6 +178,7 @@ RIGHT = {
     "nesterov_lookahead": nesterov_lookahead,
     "momentum_iterations": momentum_iterations,
     "adam_step": adam_step,
+    "adagrad": adagrad,
 }
 
 # ---------------------------------------------------------------- typical mistakes
@@ -201,13 +214,13 @@ def _largest_magnitude_direction(H):
     return vectors[:, np.argmax(np.abs(eigenvalues))]
 
 
-def _last_point_only(grad, x0, lr, steps):
-    return gradient_descent(grad, x0, lr, steps)[-1]
+def _last_point_only(grad, theta0, lr, steps):
+    return gradient_descent(grad, theta0, lr, steps)[-1]
 
 
-def _plain_decrease(f, grad, x, d, lr0, c, shrink):
+def _plain_decrease(loss, grad, theta, direction, lr0, c1, shrink):
     eta = lr0
-    while f(x + eta * d) > f(x):
+    while loss(theta + eta * direction) > loss(theta):
         eta *= shrink
     return eta
 
@@ -217,8 +230,8 @@ def _safe_step(H):
     return 1 / eigenvalues[-1], best_fixed_step(H)[1]
 
 
-def _unrounded(kappa, eps):
-    return math.log(eps) / math.log((kappa - 1) / (kappa + 1))
+def _unrounded(kappa, delta):
+    return math.log(delta) / math.log((kappa - 1) / (kappa + 1))
 
 
 def _in_order(n_samples, batch_size, rng):
@@ -263,18 +276,29 @@ def _squared_rate(kappa, delta):
     return t_gd, t
 
 
-def _no_bias_correction(x, g, m, v, t, lr, b1, b2, eps):
+def _no_bias_correction(theta, g, m, s, t, lr, b1, b2, eps):
     m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g**2
-    return x - lr * m / (np.sqrt(v) + eps), m, v
+    s = b2 * s + (1 - b2) * g**2
+    return theta - lr * m / (np.sqrt(s) + eps), m, s
 
 
-def _in_place_adam(x, g, m, v, t, lr, b1, b2, eps):
+def _in_place_adam(theta, g, m, s, t, lr, b1, b2, eps):
     m *= b1
     m += (1 - b1) * g
-    v *= b2
-    v += (1 - b2) * g**2
-    return x - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps), m, v
+    s *= b2
+    s += (1 - b2) * g**2
+    return theta - lr * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps), m, s
+
+
+def _adagrad_summing_abs(grad, theta0, lr, steps, eps):
+    theta = np.asarray(theta0, dtype=float)
+    total, thetas = 0.0, [theta]
+    for _ in range(steps):
+        g = grad(theta)
+        total = total + np.abs(g)
+        theta = theta - lr * g / (np.sqrt(total) + eps)
+        thetas.append(theta)
+    return np.array(thetas)
 
 
 WRONG = {
@@ -287,7 +311,7 @@ WRONG = {
     "finite_difference_hessian": (_forward_difference_hessian, "forward differences"),
     "classify_critical_point": (_degenerate_before_saddle, "whatever the other eigenvalues"),
     "escape_direction": (_largest_magnitude_direction, None),
-    "gd_step": (lambda x, g, lr: x + lr * g, "uphill"),
+    "gd_step": (lambda theta, g, lr: theta + lr * g, "uphill"),
     "gradient_descent": (_last_point_only, "last point only"),
     "backtracking": (_plain_decrease, "sufficient decrease"),
     "best_fixed_step": (_safe_step, "safe step"),
@@ -299,6 +323,7 @@ WRONG = {
     "nesterov_lookahead": (_heavy_ball_not_nesterov, "that is heavy ball"),
     "momentum_iterations": (_squared_rate, "the rate is its square root"),
     "adam_step": (_no_bias_correction, "bias correction is missing"),
+    "adagrad": (_adagrad_summing_abs, "not |g|"),
 }
 
 
@@ -369,8 +394,9 @@ def test_the_edge_cases_named_in_the_issue_are_tried():
     assert "zero gradient" in labels["gd_step"]
     assert "zero gradient" in labels["heavy_ball_step"]
     assert "gradient is zero" in labels["central_difference"]
-    shapes = {np.shape(case.args["x"]) for case in EXERCISES["adam_step"].cases()}
+    shapes = {np.shape(case.args["theta"]) for case in EXERCISES["adam_step"].cases()}
     assert len(shapes) >= 3
+    assert "always zero" in labels["adagrad"] and "sparse" in labels["adagrad"]
 
 
 def test_negative_beside_zero_curvature_is_not_called_a_saddle():
@@ -388,8 +414,8 @@ def test_negative_beside_zero_curvature_is_not_called_a_saddle():
 
 
 def test_an_exception_in_the_learners_code_is_one_line_not_a_traceback(capsys):
-    def broken(x, g, lr):
-        return x - lr * g.T @ np.ones((7, 7))
+    def broken(theta, g, lr):
+        return theta - lr * g.T @ np.ones((7, 7))
 
     check("gd_step", broken)
     printed = capsys.readouterr().out
@@ -461,8 +487,8 @@ def test_a_check_cell_shows_the_verdict_and_no_value(tmp_path):
 
 
 def test_a_missing_return_is_named():
-    def forgot_return(x, g, lr):
-        x - lr * g
+    def forgot_return(theta, g, lr):
+        theta - lr * g
 
     verdict = grade("gd_step", forgot_return)
     assert verdict.status == "wrong" and "return" in verdict.message
@@ -511,7 +537,7 @@ def test_strict_mode_raises_for_autograding(monkeypatch, capsys):
     monkeypatch.delenv("OPTLIB_STRICT_CHECKS")
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(exercises.ExerciseFailed, match="not answered yet"):
-        check("gd_step", lambda x, g, lr: exec("raise NotImplementedError()"))
+        check("gd_step", lambda theta, g, lr: exec("raise NotImplementedError()"))
     assert check("gd_step", gd_step) is None, "nbgrader would read True as partial credit"
     assert "✓ gd_step: correct" in capsys.readouterr().out
 
@@ -519,9 +545,9 @@ def test_strict_mode_raises_for_autograding(monkeypatch, capsys):
 def test_an_instructors_solution_that_fails_raises(tmp_path, capsys):
     source = tmp_path / "solution.py"
     source.write_text(
-        "def gd_step(x, g, lr):\n"
+        "def gd_step(theta, g, lr):\n"
         "    ### BEGIN SOLUTION\n"
-        "    return x + lr * g\n"
+        "    return theta + lr * g\n"
         "    ### END SOLUTION\n"
     )
     namespace = {}
@@ -551,20 +577,20 @@ def test_the_best_fixed_step_contracts_at_the_stated_rate():
 
 def test_the_iteration_counts_are_not_a_rounding_accident():
     for case in EXERCISES["iterations_needed"].cases():
-        kappa, eps = case.args["kappa"], case.args["eps"]
+        kappa, delta = case.args["kappa"], case.args["delta"]
         rate, t = (kappa - 1) / (kappa + 1), case.expected
-        assert rate**t <= eps
+        assert rate**t <= delta
         if t > 0:
-            assert rate ** (t - 1) > eps * (1 + 1e-6)
+            assert rate ** (t - 1) > delta * (1 + 1e-6)
 
 
 def test_the_backtracking_cases_are_clear_of_the_armijo_boundary():
     for case in EXERCISES["backtracking"].cases():
         a = case.args
-        fx, slope = a["f"](a["x"]), a["grad"](a["x"]) @ a["d"]
+        fx, slope = a["loss"](a["theta"]), a["grad"](a["theta"]) @ a["direction"]
 
         def margin(eta, a=a, fx=fx, slope=slope):
-            return fx + a["c"] * eta * slope - a["f"](a["x"] + eta * a["d"])
+            return fx + a["c1"] * eta * slope - a["loss"](a["theta"] + eta * a["direction"])
 
         eta = case.expected
         assert margin(eta) > 1e-9 * max(1.0, abs(fx)), case.label

@@ -21,15 +21,38 @@ def test_gd_converges_on_a_quadratic_with_the_theoretical_rate():
 
 
 def test_batched_grid_equals_one_run_at_a_time():
+    """A batch of runs is the runs one at a time: the same statuses and step counts, and
+    the same iterates up to rounding.
+
+    The batch takes its gradients A x with one matrix product (BLAS gemm), a single run with
+    a matrix-vector product (gemv), and a BLAS kernel may round the two differently (with or
+    without FMA, in another order). Each step rounds four operations per coordinate (the
+    two-term product A x, the momentum update, the scaling by lr, the step); each run rounds
+    each within u = eps/2 of the exact result, so the runs part by at most eps per operation.
+    For these step sizes the iteration is stable (lr lambda_max < 2, mu < 1): errors made
+    along the way add up rather than grow, and after t steps the iterates differ by at most
+    4 eps (t + 1) ||x_t||. Measured: up to 1.7 u (t + 1) ||x_t|| under OpenBLAS's Haswell
+    kernels, 0 under SkylakeX and Prescott. A wrong batch (another run's step size, a
+    mixed-up momentum buffer) is off by far more, from the first steps on.
+    """
     f = F.ill_conditioned(20.0, angle=0.3)
     lrs, momenta = np.meshgrid([0.01, 0.04, 0.08], [0.0, 0.5, 0.9])
     lr, mu = lrs.reshape(-1, 1), momenta.reshape(-1, 1)
     x0 = np.tile([1.0, -0.5], (lr.size, 1))
-    grid = ol.minimize(f, x0, ol.sgd(lr, momentum=mu), steps=150, tol=1e-8)
+    tol = 1e-8
+    grid = ol.minimize(f, x0, ol.sgd(lr, momentum=mu), steps=150, tol=tol)
     for i in range(lr.size):
-        one = ol.minimize(f, x0[i], ol.sgd(lr[i, 0], momentum=mu[i, 0]), steps=150, tol=1e-8)
+        one = ol.minimize(f, x0[i], ol.sgd(lr[i, 0], momentum=mu[i, 0]), steps=150, tol=tol)
         assert one.status == grid.status[i] and one.nit == grid.nit[i]
-        np.testing.assert_allclose(grid.history.x[: one.nit + 1, i], one.history.x, rtol=1e-13)
+        t = np.arange(one.nit + 1)
+        gap = np.linalg.norm(grid.history.x[: one.nit + 1, i] - one.history.x, axis=1)
+        bound = 4 * np.finfo(float).eps * (t + 1) * np.linalg.norm(one.history.x, axis=1)
+        assert np.all(gap <= bound), (i, np.max(gap / bound))
+        if one.status == "converged":
+            # The step counts can be equal under every kernel only if the gradient norm
+            # crosses tol with room to spare: rounding moves it by ~1e-14 relative.
+            before, after = one.history.grad_norm[-2:]
+            assert after < (1 - 1e-6) * tol < (1 + 1e-6) * tol < before
     assert len(set(grid.status)) > 1 or len(set(grid.nit)) > 1, "the grid must differ across runs"
 
 

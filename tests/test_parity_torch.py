@@ -38,6 +38,11 @@ CASES = {
     "nadam": (ol.nadam, "NAdam", dict(lr=0.01), dict(lr=0.01)),
     "nadam_wd": (ol.nadam, "NAdam", dict(lr=0.01, momentum_decay=8e-3, weight_decay=0.01),
                  dict(lr=0.01, momentum_decay=8e-3, weight_decay=0.01)),
+    "adamax": (ol.adamax, "Adamax", dict(lr=0.01), dict(lr=0.01)),
+    "adamax_betas_wd": (ol.adamax, "Adamax", dict(lr=0.02, b1=0.8, b2=0.99, weight_decay=0.01),
+                        dict(lr=0.02, betas=(0.8, 0.99), weight_decay=0.01)),
+    "adamax_large_eps": (ol.adamax, "Adamax", dict(lr=0.05, b1=0.5, b2=0.9, eps=0.5),
+                         dict(lr=0.05, betas=(0.5, 0.9), eps=0.5)),
 }
 
 

@@ -27,6 +27,8 @@ SMALL_STEP_OPTIMIZERS = {
     "adam": lambda: ol.adam(0.002),
     "adamw": lambda: ol.adamw(0.002, weight_decay=0.0),
     "nadam": lambda: ol.nadam(0.002),
+    "adamax": lambda: ol.adamax(0.002),
+    "sgdw": lambda: ol.decoupled_weight_decay(ol.sgd(0.02, momentum=0.5), 0.1),
 }
 
 

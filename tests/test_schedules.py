@@ -6,7 +6,7 @@ import pytest
 from optlib import schedules as S
 
 
-def test_linear_decay_is_the_slides_rule():
+def test_linear_decay_is_goodfellow_et_al_rule():
     s = S.linear_decay(1.0, 0.01, 100)
     assert s(0) == 1.0 and s(100) == pytest.approx(0.01) and s(500) == pytest.approx(0.01)
     assert s(50) == pytest.approx(0.5 * 1.0 + 0.5 * 0.01)
@@ -23,6 +23,16 @@ def test_exponential_step_cosine_and_warmup():
     w = S.warmup(S.constant(0.2), 4)
     np.testing.assert_allclose(w(np.arange(6)), [0.05, 0.1, 0.15, 0.2, 0.2, 0.2])
     assert isinstance(w(2), float) and S.constant(0.3)(7) == 0.3
+
+
+def test_warmup_multiplies_the_schedule_it_warms_up():
+    """eta_t = min(1, (t + 1) / T_w) schedule(t): the formula the book states."""
+    base = S.cosine(1.0, 100)
+    t = np.arange(120)
+    np.testing.assert_allclose(S.warmup(base, 10)(t), np.minimum(1, (t + 1) / 10) * base(t),
+                               rtol=1e-15)
+    assert S.warmup(base, 10)(3) == pytest.approx(0.4 * base(3))
+    assert S.warmup(base, 10)(3) != pytest.approx(0.4)        # not eta_0 (t + 1) / T_w
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ CASES = {
     "rmsprop": (ol.rmsprop(0.01, rho=0.99), "RMSprop", dict(lr=0.01, alpha=0.99)),
     "adamw_amsgrad": (ol.adamw(0.01, weight_decay=0.1, amsgrad=True), "AdamW",
                       dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    "adamax": (ol.adamax(0.01, b1=0.8), "Adamax", dict(lr=0.01, betas=(0.8, 0.999))),
 }
 
 

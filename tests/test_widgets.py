@@ -111,6 +111,92 @@ def test_race_rejects_unknown_functions():
         widgets.OptimizerRace(function="saddle", functions_offered=("saddle",))
 
 
+def test_race_legend_names_the_running_racers_only(race):
+    def legend_names():
+        return [text.get_text() for text in race.axes[1].get_legend().get_texts()]
+
+    assert legend_names() == ["GD", "Momentum", "RMSprop", "Adam"]
+    race.controls["racers"].value = ("Momentum", "Adam")
+    assert legend_names() == ["Momentum", "Adam"]
+
+
+# ---------------------------------------------------------------- the adaptive race
+
+
+@pytest.fixture
+def adaptive():
+    return widgets.AdaptiveRace(steps=40)
+
+
+def test_adaptive_race_runs_the_default_racers_with_their_hyperparameters(adaptive):
+    assert {"momentum", "b1", "b2", "eps", "t"} <= set(adaptive.controls)
+    assert adaptive.controls["racers"].value == widgets.DEFAULT_RACERS
+    valley = ol.functions.ill_conditioned(100.0)
+    c = {name: control.value for name, control in adaptive.controls.items()}
+    expected = {
+        "GD": ol.sgd(c["lr_gd"]),
+        "Momentum": ol.sgd(c["lr_momentum"], momentum=c["momentum"]),
+        "Adagrad": ol.adagrad(c["lr_adagrad"], eps=c["eps"]),
+        "RMSProp": ol.rmsprop(c["lr_rmsprop"], rho=c["b2"], eps=c["eps"]),
+        "Adam": ol.adam(c["lr_adam"], c["b1"], c["b2"], c["eps"]),
+    }
+    for name, tx in expected.items():
+        run = ol.minimize(valley, [-1.2, 0.7], tx, steps=40)
+        np.testing.assert_allclose(data(adaptive.paths[name]), run.history.x, rtol=1e-12)
+    for name in set(widgets.ADAPTIVE_RACERS) - set(expected):
+        assert len(data(adaptive.paths[name])) == 0
+
+
+@pytest.mark.parametrize("control, value, moved", [
+    ("b2", 0.9, {"RMSProp", "Adam"}),
+    ("b1", 0.5, {"Adam"}),
+    ("momentum", 0.5, {"Momentum"}),
+    ("lr_adagrad", 0.1, {"Adagrad"}),
+])
+def test_adaptive_race_hyperparameters_move_only_the_racers_that_use_them(adaptive, control,
+                                                                         value, moved):
+    before = {name: data(line) for name, line in adaptive.paths.items()}
+    adaptive.controls[control].value = value
+    for name, line in adaptive.paths.items():
+        assert differs(before[name], data(line)) == (name in moved), name
+
+
+def test_adaptive_race_draws_the_first_t_steps_without_rerunning(adaptive):
+    result = adaptive.result
+    full = data(adaptive.paths["Adam"])
+    adaptive.controls["t"].value = 10
+    assert adaptive.result is result
+    np.testing.assert_array_equal(data(adaptive.paths["Adam"]), full[:11])
+    assert len(data(adaptive.losses["GD"])) == 11
+    adaptive.controls["lr_gd"].value = 0.001
+    assert adaptive.result is not result and len(data(adaptive.paths["GD"])) == 11
+
+
+def test_adaptive_race_offers_the_rotated_valley_and_every_racer(adaptive):
+    adaptive.controls["function"].value = "rotated_valley"
+    start = widgets.FUNCTIONS["rotated_valley"][1]
+    np.testing.assert_allclose(np.hypot(*start), np.hypot(-1.2, 0.7))
+    adaptive.controls["racers"].value = tuple(widgets.ADAPTIVE_RACERS)
+    for name, line in adaptive.paths.items():
+        np.testing.assert_allclose(data(line)[0], start)
+        assert len(data(line)) == 41, name
+    texts = [text.get_text() for text in adaptive.axes[1].get_legend().get_texts()]
+    assert texts == list(widgets.ADAPTIVE_RACERS)
+    looks = {(line.get_color(), str(line.get_linestyle())) for line in adaptive.losses.values()}
+    assert len(looks) == len(widgets.ADAPTIVE_RACERS), "every racer has a look of its own"
+
+
+def test_adaptive_race_rejects_unknown_racers():
+    with pytest.raises(ValueError, match="racers must be among"):
+        widgets.AdaptiveRace(racers=("Adam", "Lion"))
+
+
+def test_adaptive_race_scrubs_over_the_steps_shown(adaptive):
+    figure = adaptive.scrub("t", [0, 20, 40], alt="The race after t steps.")
+    assert len(set(figure.frames)) == 3 and "steps shown t" in figure.html()
+    assert adaptive.controls["t"].value == 40
+
+
 # ---------------------------------------------------------------- the quadratic explorer
 
 

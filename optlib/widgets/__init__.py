@@ -1,8 +1,8 @@
 """Figures a reader can move: live explorers for Jupyter, kernel-free figures for the HTML.
 
-**Live explorers** are small classes (``OptimizerRace``, ``QuadraticExplorer``,
-``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``, ``ScheduleExplorer``,
-``UnitTestExplorer``). Each has its
+**Live explorers** are small classes (``OptimizerRace``, ``AdaptiveRace``,
+``QuadraticExplorer``, ``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``,
+``ScheduleExplorer``, ``UnitTestExplorer``). Each has its
 controls in ``ex.controls`` (name -> ipywidget), an ``update()`` that
 recomputes through batched optlib calls and moves the existing artists
 (``set_data``), and ``ex.widget`` to display. The figure is drawn by Agg and
@@ -27,11 +27,12 @@ makes one from a live explorer.
 
 The package is split by topic: ``base`` (the Explorer class, the controls and
 the function panel every explorer shares), ``kernel_free`` (scrub figures),
-and one module per family of explorers (``race``, ``quadratic``, ``momentum``,
-``taylor``, ``hessian``, ``schedules``, ``testing``). A new chapter's explorer goes into a module of
-its own and is re-exported here.
+and one module per family of explorers (``race``, ``adaptive``, ``quadratic``,
+``momentum``, ``taylor``, ``hessian``, ``schedules``, ``testing``). A new chapter's
+explorer goes into a module of its own and is re-exported here.
 """
 
+from .adaptive import ADAPTIVE_RACERS, DEFAULT_RACERS, AdaptiveRace
 from .base import FUNCTIONS, STATIC_ENV, STATIC_NOTE, Explorer, static_mode
 from .hessian import FREE, HessianExplorer
 from .kernel_free import MAX_BYTES, Scrub, scrub, scrub2
@@ -57,6 +58,9 @@ __all__ = [
     "Explorer",
     "OptimizerRace",
     "RACERS",
+    "AdaptiveRace",
+    "ADAPTIVE_RACERS",
+    "DEFAULT_RACERS",
     "QuadraticExplorer",
     "MomentumExplorer",
     "rate_map_scrub",

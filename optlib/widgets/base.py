@@ -27,7 +27,10 @@ LIVE_NOTE = ("Live explorer: it needs this notebook's running kernel. If it show
              "“model not found” (after the notebook was reopened), run this cell again.")
 
 
+_COS45 = np.sqrt(0.5)
 #: The 2-D test functions the explorers offer, each with a start point worth watching.
+#: The valley is a quadratic with curvatures 1 and 100 along the axes; the rotated valley
+#: is the same turned by 45 degrees, with its start point turned with it.
 FUNCTIONS = {
     "rosenbrock": (functions.rosenbrock, (-1.2, 1.0)),
     "beale": (functions.beale, (1.0, 1.4)),
@@ -36,6 +39,9 @@ FUNCTIONS = {
     "rastrigin": (functions.rastrigin, (2.3, 2.1)),
     "saddle": (functions.saddle, (-1.5, 0.05)),
     "monkey_saddle": (functions.monkey_saddle, (0.8, 0.6)),
+    "valley": (lambda: functions.ill_conditioned(100.0), (-1.2, 0.7)),
+    "rotated_valley": (lambda: functions.ill_conditioned(100.0, angle=np.pi / 4),
+                       (-1.2 * _COS45 - 0.7 * _COS45, -1.2 * _COS45 + 0.7 * _COS45)),
 }
 
 

@@ -73,18 +73,23 @@ class OptimizerRace(Explorer):
             rows=len(self.racers))
         for name, (_, lr) in self.racers.items():
             controls[_lr_key(name)] = _slider(f"lr {name}", lr, 1e-5, 1.0, log=True)
+        controls.update(self._more_controls())
         super().__init__(controls)
         paths_ax, loss_ax = self.axes
         self.panel = _FunctionPanel(self, paths_ax)
         self.paths, self.losses = {}, {}
         for k, name in enumerate(self.racers):
-            color = plotting.PALETTE[k % len(plotting.PALETTE)]
-            self.paths[name] = self._move(paths_ax.plot([], [], ".-", color=color, markersize=3,
-                                                        linewidth=1.2)[0])
-            self.losses[name] = self._move(loss_ax.plot([], [], color=color, label=name)[0])
+            # Past seven racers the colours repeat, with the next line style and marker.
+            shift = k // len(plotting.PALETTE)
+            look = dict(color=plotting.PALETTE[k % len(plotting.PALETTE)],
+                        linestyle=plotting.LINESTYLES[(k + shift) % len(plotting.LINESTYLES)])
+            marker = plotting.MARKERS[(k + shift) % len(plotting.MARKERS)]
+            self.paths[name] = self._move(paths_ax.plot([], [], marker=marker, markersize=2.5,
+                                                        linewidth=1.2, **look)[0])
+            self.losses[name] = self._move(loss_ax.plot([], [], label=name, **look)[0])
         loss_ax.set(yscale="log", xlim=(0, self.steps), xlabel="step $t$",
                     ylabel=r"$f(\theta_t) - f^\star$")
-        loss_ax.legend(loc="lower left")
+        self._legend_names = None
         self.status = self._move(loss_ax.text(0.98, 0.98, "", ha="right", va="top",
                                               transform=loss_ax.transAxes))
         self.result = None
@@ -101,21 +106,50 @@ class OptimizerRace(Explorer):
             self.paths[name].set_data([], [])
             self.losses[name].set_data([], [])
         if running:
-            racers = [self.racers[name][0](c[_lr_key(name)]) for name in running]
-            x0 = np.tile([c["x"], c["y"]], (len(running), 1))
-            self.result = minimize(f, x0, _side_by_side(racers), steps=self.steps)
-            history = self.result.history
+            self.result = self._race(f, c, running)
+            history, shown = self.result.history, self._shown(c)
             for k, name in enumerate(running):
-                t = np.arange(int(self.result.nit[k]) + 1)
+                t = np.arange(min(int(self.result.nit[k]), shown) + 1)
                 self.paths[name].set_data(*history.x[t, k].T)
                 self.losses[name].set_data(t, history.f[t, k] - f.f_star)
         if changed:
             self._scale_losses(f)
+        if running != self._legend_names:
+            self._legend(running)
+            changed = True
         statuses = np.atleast_1d(self.result.status) if running else []
         diverged = [name for name, status in zip(running, statuses, strict=True)
                     if status == "diverged"]
         self.status.set_text("diverged: " + ", ".join(diverged) if diverged else "")
         return changed
+
+    def _legend(self, names):
+        """A legend for the racers now running, and only for them."""
+        loss_ax = self.axes[1]
+        if loss_ax.get_legend() is not None:
+            loss_ax.get_legend().remove()
+        if names:
+            loss_ax.legend([self.losses[name] for name in names], names, loc="lower left",
+                           ncols=2 if len(names) > 5 else 1)
+        self._legend_names = list(names)
+
+    def _more_controls(self):
+        """Controls a subclass adds after the learning rates: name -> widget."""
+        return {}
+
+    def _transform(self, name, c):
+        """The Transform that racer ``name`` runs, given the control values ``c``."""
+        return self.racers[name][0](c[_lr_key(name)])
+
+    def _race(self, f, c, running):
+        """All running racers from the start (c["x"], c["y"]) in one batched minimize call."""
+        racers = [self._transform(name, c) for name in running]
+        x0 = np.tile([c["x"], c["y"]], (len(running), 1))
+        return minimize(f, x0, _side_by_side(racers), steps=self.steps)
+
+    def _shown(self, c):
+        """How many steps of each run to draw."""
+        return self.steps
 
     def _scale_losses(self, f):
         """One y-range per function, from 1e-12 to above the highest contour level, so runs
