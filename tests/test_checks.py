@@ -79,7 +79,8 @@ def test_correct_optimizers_pass_every_test(paths):
 @pytest.mark.parametrize("bug", list(C.BUGS))
 def test_each_bug_is_caught_by_the_tests_that_should_catch_it(bug, paths):
     family, make = C.BUGS[bug]
-    found = verdicts(family, make, paths)
+    with np.errstate(all="ignore"):        # a stale buffer of zeros divides 0 by 0
+        found = verdicts(family, make, paths)
     assert {test for test, caught in found.items() if caught} == EXPECTED[bug]
 
 
