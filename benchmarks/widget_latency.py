@@ -108,6 +108,7 @@ def main():
         "normalization explorer (precomputed)": widgets.NormalizationExplorer(precompute=True),
         "second-order explorer (6 methods x 60 steps)": widgets.SecondOrderExplorer(steps=60),
         "landscape explorer (digits, planes cached)": landscapes,
+        "unit-test explorer (300 steps, 5 seeds)": widgets.UnitTestExplorer(noise="additive"),
     }
     rows = []
     for name, explorer in explorers.items():

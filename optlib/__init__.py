@@ -29,7 +29,7 @@ from .optimizers import (
 )
 
 _LAZY_MODULES = {"plotting", "widgets", "torch", "nn", "data", "exercises", "landscape",
-                 "assign", "inplace"}
+                 "assign", "inplace", "unit_tests", "checks", "benchmarking", "learned"}
 
 __all__ = [
     "functions", "optimizers", "rates", "schedules", "second_order",

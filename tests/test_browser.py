@@ -28,6 +28,7 @@ from book_site import (
     serve,
     toc_files,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from optlib.exercises import EXERCISES
 
@@ -37,6 +38,9 @@ pytestmark = pytest.mark.book
 # quiet machine; a shared runner under load has been measured past 30 s. The limit only
 # decides how long a broken page takes to be reported, never whether a page passes.
 PAGE_TIMEOUT_MS = 120_000
+# How long to wait for a page's network to fall quiet (no request for 0.5 s) before reading
+# it anyway; see wait_for_quiet_network.
+NETWORK_QUIET_MS = 15_000
 
 # Wait for MathJax to finish typesetting, where the page loads it.
 WAIT_FOR_MATHJAX = """async () => {
@@ -230,7 +234,7 @@ def visit(browser, base_url, page_name):
         page.goto(url, wait_until="load")
         if is_redirect(page_name):
             page.wait_for_url(lambda now: now != url)
-        page.wait_for_load_state("networkidle")
+        wait_for_quiet_network(page)
         record.final_url = page.url
         page.evaluate(WAIT_FOR_MATHJAX)
         page.evaluate(SETTLE_IMAGES)
@@ -251,6 +255,16 @@ def visit(browser, base_url, page_name):
     finally:
         context.close()
     return record
+
+
+def wait_for_quiet_network(page):
+    """Give the page NETWORK_QUIET_MS to finish its requests. A page that keeps the network
+    busy past that is still read: MathJax and the images are then waited for explicitly,
+    and a request that failed is recorded by the response handler whichever way."""
+    try:
+        page.wait_for_load_state("networkidle", timeout=NETWORK_QUIET_MS)
+    except PlaywrightTimeoutError:
+        pass
 
 
 def is_redirect(page_name):

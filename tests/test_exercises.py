@@ -10,8 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from optlib import exercises
+from optlib import checks, exercises, unit_tests
 from optlib.exercises import EXERCISES, check, grade
+from optlib.optimizers import adam as ol_adam
 
 # ---------------------------------------------------------------- answers a learner could write
 
@@ -218,6 +219,31 @@ def rescaled_sharpness(H, scales):
     return np.linalg.eigvalsh(D @ H @ D)[-1]
 
 
+def plateau_shape():
+    def value(theta):
+        return 1 - np.exp(-theta**2 / 2)
+
+    def grad(theta):
+        return theta * np.exp(-theta**2 / 2)
+
+    return unit_tests.Shape("wide plateau", value, grad, start=4.5, target=1e-4, minimum=0.0)
+
+
+def adam_is_correct(make_adam):
+    grads = checks.gradient_sequence(steps=30, dim=5, seed=1)
+    settings = dict(lr=0.01, b1=0.8, b2=0.99, eps=1e-3)
+    got = checks.steps_of(make_adam(**settings), grads)
+    expected = checks.steps_of(ol_adam(**settings), grads)
+    return bool(np.allclose(got, expected, rtol=1e-10, atol=0))
+
+
+def performance_profile(costs, thresholds):
+    costs = np.asarray(costs, dtype=float)
+    with np.errstate(invalid="ignore"):
+        ratios = costs / costs.min(axis=1, keepdims=True)
+    return (ratios[None] <= np.asarray(thresholds)[:, None, None]).mean(axis=1)
+
+
 RIGHT = {
     "empirical_risk": empirical_risk,
     "best_threshold_accuracy": best_threshold_accuracy,
@@ -248,6 +274,9 @@ RIGHT = {
     "filter_normalized": filter_normalized,
     "power_sharpness": power_sharpness,
     "rescaled_sharpness": rescaled_sharpness,
+    "plateau_shape": plateau_shape,
+    "adam_is_correct": adam_is_correct,
+    "performance_profile": performance_profile,
 }
 
 
@@ -463,6 +492,23 @@ def _hessian_scaled_up(H, scales):
     return np.linalg.eigvalsh(D @ H @ D)[-1]
 
 
+def _shallow_bowl():
+    """A bowl that starts on its slope, not on a plateau."""
+    return unit_tests.SHAPES["gaussian"]
+
+
+def _line_fact_only(make_adam):
+    """Checks only the exact step on a line, with eps = 0: blind to where eps sits."""
+    return checks.line_error(lambda lr: make_adam(lr=lr, eps=0.0), np.array([1.0, -2.0])) < 1e-12
+
+
+def _profile_over_own_best(costs, thresholds):
+    costs = np.asarray(costs, dtype=float)
+    with np.errstate(invalid="ignore"):
+        ratios = costs / costs.min(axis=0, keepdims=True)
+    return (ratios[None] <= np.asarray(thresholds)[:, None, None]).mean(axis=1)
+
+
 WRONG = {
     "empirical_risk": (lambda theta, X, y: np.mean((X @ theta - y) ** 2), "twice"),
     "best_threshold_accuracy": (_ones_above_only, "try both rules"),
@@ -495,6 +541,9 @@ WRONG = {
     "filter_normalized": (_rows_not_columns, "column j"),
     "power_sharpness": (_plain_power_iteration, "largest magnitude"),
     "rescaled_sharpness": (_hessian_scaled_up, "diag(1/s) H diag(1/s)"),
+    "plateau_shape": (_shallow_bowl, None),
+    "adam_is_correct": (_line_fact_only, None),
+    "performance_profile": (_profile_over_own_best, "its own method's best"),
 }
 
 

@@ -707,3 +707,51 @@ def test_explorer_scrub_renders_each_control_value():
     assert "angle" in figure.html()
     with pytest.raises(ValueError, match="control"):
         explorer.scrub("nonexistent", [1])
+
+
+# ---------------------------------------------------------------- unit tests and learned optimizers
+
+
+def test_the_unit_test_explorer_gives_the_runners_verdict():
+    report = ol.unit_tests.run({name: ol.unit_tests.METHODS[name] for name in ("SGD", "Adam")})
+    names = [case.name for case in report.cases]
+    explorer = widgets.UnitTestExplorer(optimizer="SGD", shape="gaussian",
+                                        settings=report.settings)
+    for optimizer in ("SGD", "Adam"):
+        explorer.controls["optimizer"].value = optimizer
+        assert explorer.controls["lr"].value == pytest.approx(report.settings[optimizer])
+        for shape, noise, scale, name in (("gaussian", "none", 0, "gaussian"),
+                                          ("ridge", "none", 0, "ridge"),
+                                          ("gaussian", "none", -2, "gaussian, scale 0.01"),
+                                          ("quadratic", "sparse", 0, "quadratic, sparse")):
+            explorer.controls["shape"].value = shape
+            explorer.controls["noise"].value = noise
+            explorer.controls["scale"].value = scale
+            expected = bool(report.passed[optimizer][names.index(name)])
+            title = explorer.verdict.get_text()
+            assert title.startswith(f"{optimizer} {'passes' if expected else 'fails'}"), \
+                (optimizer, name, title)
+
+
+def test_the_unit_test_explorer_moves_its_path_and_refuses_bad_input():
+    explorer = widgets.UnitTestExplorer(optimizer="Adam", shape="quadratic")
+    before, after = changes(explorer.path, explorer.controls["lr"], 0.3)
+    assert differs(before, after)
+    np.testing.assert_allclose(data(explorer.path)[0, 0], ol.unit_tests.SHAPES["quadratic"].start)
+    with pytest.raises(ValueError, match="optimizer"):
+        widgets.UnitTestExplorer(optimizer="Lion")
+    with pytest.raises(ValueError, match="noise"):
+        widgets.UnitTestExplorer(noise="pink")
+    with pytest.raises(ValueError, match="scale"):
+        widgets.UnitTestExplorer(scale=5)
+
+
+def test_the_learned_optimizer_scrub_has_a_frame_per_snapshot():
+    training = ol.learned.load()
+    W, y = ol.learned.quadratic_tasks(8, seed=[2026])
+    figure = widgets.learned_optimizer_scrub(training, W, y, ol.adam(0.3), steps=20,
+                                             iterations=[0, 200])
+    assert figure.html().count("data:image/png;base64,") >= 2
+    assert figure.nbytes < 1.5e6
+    with pytest.raises(ValueError, match="snapshot"):
+        widgets.learned_optimizer_scrub(training, W, y, ol.adam(0.3), iterations=[7])

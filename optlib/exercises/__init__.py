@@ -49,6 +49,7 @@ from . import (  # noqa: F401  (each module registers its chapter's exercises)
     second_order,
     sgd,
     taylor,
+    testing_optimizers,
 )
 from .grading import EXERCISES, Case, Exercise, ExerciseFailed, Verdict, catalogue, check, grade
 

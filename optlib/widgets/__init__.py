@@ -3,7 +3,7 @@
 **Live explorers** are small classes (``OptimizerRace``, ``AdaptiveRace``,
 ``QuadraticExplorer``, ``MomentumExplorer``, ``TaylorExplorer``, ``HessianExplorer``,
 ``ScheduleExplorer``, ``InitializationExplorer``, ``NormalizationExplorer``,
-``SecondOrderExplorer``, ``LandscapeExplorer``). Each has its
+``SecondOrderExplorer``, ``LandscapeExplorer``, ``UnitTestExplorer``). Each has its
 controls in ``ex.controls`` (name -> ipywidget), an ``update()`` that
 recomputes through batched optlib calls and moves the existing artists
 (``set_data``), and ``ex.widget`` to display. The figure is drawn by Agg and
@@ -30,7 +30,7 @@ The package is split by topic: ``base`` (the Explorer class, the controls and
 the function panel every explorer shares), ``kernel_free`` (scrub figures),
 and one module per family of explorers (``race``, ``adaptive``, ``quadratic``, ``momentum``,
 ``taylor``, ``hessian``, ``schedules``, ``initialization``, ``normalization``,
-``second_order``, ``landscapes``). A new chapter's explorer goes
+``second_order``, ``landscapes``, ``testing``). A new chapter's explorer goes
 into a module of its own and is re-exported here.
 """
 
@@ -54,6 +54,7 @@ from .race import RACERS, OptimizerRace
 from .schedules import SCHEDULES, ScheduleExplorer, logistic_problem
 from .second_order import SecondOrderExplorer, basin_scrub, trust_region_scrub
 from .taylor import TaylorExplorer
+from .testing import UnitTestExplorer, learned_optimizer_scrub
 
 __all__ = [
     "STATIC_ENV",
@@ -74,6 +75,8 @@ __all__ = [
     "eigen_error_figure",
     "eigen_error_scrub",
     "TaylorExplorer",
+    "UnitTestExplorer",
+    "learned_optimizer_scrub",
     "HessianExplorer",
     "FREE",
     "InitializationExplorer", "singular_value_scrub",
