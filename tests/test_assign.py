@@ -595,6 +595,8 @@ def test_the_student_versions_number_as_the_html_does(book_index):
         for citation in re.findall(r'<span class="bibtex-citation"[^>]*>(.*?)</span>', page,
                                    re.DOTALL):
             text = html.unescape(re.sub(r"<em>(.*?)</em>", r"*\1*", citation))
+            # the HTML ties a surname of two words with a no-break space ("Van Loan")
+            text = text.replace("\xa0", " ")
             assert re.sub(r"<[^>]+>", "", text) in instructor, chapter.name
 
 
