@@ -41,16 +41,21 @@ class Layer:
         return f"{type(self).__name__}({shapes})"
 
 
+def initial_weights(fan_in, fan_out, init, seed):
+    """A ``(fan_in, fan_out)`` weight matrix drawn by the initializer ``init`` with ``seed``."""
+    for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    rng = np.random.default_rng(seed)
+    return _initializer(init)((int(fan_in), int(fan_out)), rng)
+
+
 class Linear(Layer):
     """y = x W + b.   Backward: dW = x' dy, db = sum_n dy, dx = dy W'."""
 
     def __init__(self, fan_in, fan_out, init="kaiming_normal", bias=True, seed=0):
         super().__init__()
-        for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        rng = np.random.default_rng(seed)
-        self._add_param("W", _initializer(init)((int(fan_in), int(fan_out)), rng))
+        self._add_param("W", initial_weights(fan_in, fan_out, init, seed))
         if bias:
             self._add_param("b", np.zeros(int(fan_out)))
 

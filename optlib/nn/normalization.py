@@ -27,8 +27,14 @@ import numpy as np
 
 from ..minimize import minibatches
 from ..optimizers import sgd
-from .init import _initializer
-from .layers import BatchNorm, Layer, Linear, _Normalization, _normalized_backward
+from .layers import (
+    BatchNorm,
+    Layer,
+    Linear,
+    _Normalization,
+    _normalized_backward,
+    initial_weights,
+)
 from .losses import _loss_function
 from .objective import NetworkLoss
 
@@ -95,11 +101,7 @@ class WeightNormLinear(Layer):
 
     def __init__(self, fan_in, fan_out, init="kaiming_normal", bias=True, seed=0):
         super().__init__()
-        for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        rng = np.random.default_rng(seed)
-        v = _initializer(init)((int(fan_in), int(fan_out)), rng)
+        v = initial_weights(fan_in, fan_out, init, seed)
         self._add_param("v", v)
         self._add_param("g", np.linalg.norm(v, axis=0))
         if bias:
