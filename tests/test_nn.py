@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from finite_differences import central_difference
 
 import optlib as ol
 from optlib import data, nn
@@ -13,19 +14,6 @@ torch = pytest.importorskip("torch")
 
 RNG = np.random.default_rng(42)
 
-
-def central_difference(f, x, h=1e-6):
-    """d f / d x by central differences, one entry at a time (x is changed and restored)."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        saved = x[i]
-        x[i] = saved + h
-        up = f()
-        x[i] = saved - h
-        down = f()
-        x[i] = saved
-        grad[i] = (up - down) / (2 * h)
-    return grad
 
 
 def max_error(a, b):

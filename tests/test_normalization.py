@@ -5,6 +5,7 @@ and the batched learning-rate sweep against one run per learning rate."""
 import numpy as np
 import pytest
 import torch
+from finite_differences import central_difference
 
 import optlib as ol
 from optlib.minimize import minibatches
@@ -13,18 +14,6 @@ from optlib.nn.sweep import lr_sweep
 
 RNG = np.random.default_rng(7)
 
-
-def central_difference(loss, p, h=1e-5):
-    grad = np.zeros_like(p)
-    for index in np.ndindex(p.shape):
-        saved = p[index]
-        p[index] = saved + h
-        up = loss()
-        p[index] = saved - h
-        down = loss()
-        p[index] = saved
-        grad[index] = (up - down) / (2 * h)
-    return grad
 
 
 def max_error(a, b):
@@ -76,7 +65,7 @@ def test_group_norm_matches_torch_and_finite_differences(groups):
     def loss():
         return np.sum(layer.forward(x) * weights)
 
-    assert max_error(dx, central_difference(loss, x)) < 1e-8
+    assert max_error(dx, central_difference(loss, x, h=1e-5)) < 1e-8
 
 
 def test_group_norm_rejects_groups_that_do_not_divide_the_features():
@@ -130,8 +119,8 @@ def test_weight_norm_gradients_match_finite_differences_and_dv_is_orthogonal_to_
     for name in ("v", "g", "b"):
         loss()
         layer.backward(weights)
-        assert max_error(layer.grads[name].copy(), central_difference(loss, layer.params[name])) \
-            < 1e-8, name
+        numerical = central_difference(loss, layer.params[name], h=1e-5)
+        assert max_error(layer.grads[name].copy(), numerical) < 1e-8, name
     loss()
     layer.backward(weights)
     inner = np.sum(layer.grads["v"] * layer.params["v"], axis=0)
