@@ -95,9 +95,12 @@ test-notebooks: venv
 		-p tests.notebook_cache --book-cache=$(NB_CACHE) book)
 
 # The -n -W build (notebooks from the cache test-notebooks filled), then the browser
-# over every built page.
+# over every built page. The tests that read the built book form one pytest-xdist group
+# (tests/conftest.py), on one worker; the other executes the chapters' student versions
+# and builds the small books of the other tests meanwhile.
 test-book: venv
-	@$(call timed,book build + browser,MPLBACKEND=Agg $(PY) -m pytest tests -m book)
+	@$(call timed,book build + browser,MPLBACKEND=Agg $(PY) -m pytest tests -m book \
+		-n $(JOBS) --dist loadgroup)
 
 # The optlib tests and every notebook once more under the BLAS kernel that
 # OPENBLAS_CORETYPE names (Prescott, Nehalem, Sandybridge, Haswell, SkylakeX, Zen):

@@ -117,13 +117,19 @@ def audit_page(browser, url):
     try:
         page.goto(url, wait_until="load")
         page.evaluate(WAIT_FOR_MATHJAX)
-        return {
-            "violations": axe_violations(page, AXE_WCAG),
-            "images": page.evaluate(IMAGES),
-            "figures": page.evaluate(FIGURE_NAMES),
-        }
+        return audit_open_page(page)
     finally:
         page.context.close()
+
+
+def audit_open_page(page):
+    """The audit of a loaded page: axe-core's WCAG violations, every image's alt text and
+    every kernel-free figure's name."""
+    return {
+        "violations": axe_violations(page, AXE_WCAG),
+        "images": page.evaluate(IMAGES),
+        "figures": page.evaluate(FIGURE_NAMES),
+    }
 
 
 def bad_alt(alt):
@@ -144,11 +150,6 @@ def undescribed_images(record):
 
 def unnamed_figures(record):
     return [name for name in record["figures"] if not name or name.startswith(DEFAULT_FIGURE_NAME)]
-
-
-def pages_with(audits, problem):
-    found = {page: problem(record) for page, record in audits.items()}
-    return {page: what for page, what in found.items() if what}
 
 
 def summary(audits):

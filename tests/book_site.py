@@ -108,6 +108,12 @@ def built_pages(html=HTML):
     )
 
 
+def pages_with(records, problem):
+    """The pages whose record shows ``problem`` (a function of a record), as {page: problem}."""
+    found = {page: problem(record) for page, record in records.items()}
+    return {page: what for page, what in found.items() if what}
+
+
 def is_redirect(path):
     """Whether the HTML file at ``path`` only forwards the reader on (Sphinx's index.html)."""
     return 'http-equiv="Refresh"' in path.read_text(encoding="utf-8")

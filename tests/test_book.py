@@ -1,7 +1,7 @@
 """The book builds with ``-n -W`` (no warning at all), from sources kept clean.
 
-The build itself runs once per session (book_site.build_once); the browser
-tests in test_browser.py reuse it.
+The build itself runs once per session (the ``built_book`` fixture, conftest.py);
+the browser tests in test_browser.py reuse it.
 """
 
 import re
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from book_site import BOOK, HTML, ROOT, book_skeleton, build, build_once, built_pages, toc_files
+from book_site import BOOK, HTML, ROOT, book_skeleton, build, built_pages, toc_files
 
 pytestmark = pytest.mark.book
 
@@ -28,21 +28,14 @@ def notebooks():
     return sorted(BOOK.glob("*.ipynb"))
 
 
-@pytest.fixture(scope="module")
-def built():
-    result = build_once()
-    assert result.returncode == 0, f"jupyter-book build failed:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def test_build_has_no_warnings(built):
-    log = built.stdout + built.stderr
+def test_build_has_no_warnings(built_book):
+    log = built_book.stdout + built_book.stderr
     warnings = [line for line in log.splitlines() if SPHINX_PROBLEM.search(line)]
     assert not warnings, "the -n -W build reported:\n" + "\n".join(warnings)
     assert (HTML / "index.html").is_file()
 
 
-def test_every_toc_entry_is_built(built):
+def test_every_toc_entry_is_built(built_book):
     missing = [f for f in toc_files() if not (HTML / f"{f}.html").is_file()]
     assert not missing, f"listed in _toc.yml but not built: {missing}"
 
@@ -71,7 +64,7 @@ def test_notebook_is_stored_without_outputs(notebook):
     assert not stored, f"{notebook.name}: code cells {stored} carry outputs; strip them"
 
 
-def test_pages_load_nothing_from_another_host(built):
+def test_pages_load_nothing_from_another_host(built_book):
     offenders = {}
     for page in built_pages():
         text = (HTML / page).read_text(encoding="utf-8")
@@ -81,13 +74,13 @@ def test_pages_load_nothing_from_another_host(built):
     assert not offenders, f"pages that fetch from another host: {offenders}"
 
 
-def test_mathjax_is_served_from_the_build(built):
+def test_mathjax_is_served_from_the_build(built_book):
     assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file()
     intro = (HTML / "book" / "intro.html").read_text(encoding="utf-8")
     assert re.search(r'<script[^>]*src="\.\./_static/mathjax/tex-chtml\.js(\?[^"]*)?"', intro)
 
 
-def test_unchanged_rebuild_executes_nothing(built):
+def test_unchanged_rebuild_executes_nothing(built_book):
     again = build()
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Executing notebook" not in again.stdout, "an unchanged notebook was executed again"

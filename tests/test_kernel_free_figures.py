@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import nbformat
 import pytest
-from accessibility_audit import AXE_ALL, axe_violations, chromium_browser, offline_page
+from accessibility_audit import AXE_ALL, axe_violations, offline_page
 from book_site import ROOT, kernel_env
 from matplotlib.figure import Figure
 from playwright.sync_api import Error as PlaywrightError
@@ -32,12 +32,6 @@ KERNEL_IDLE = """() => {
 #: Which cell of the open notebook is the active one.
 ACTIVE_CELL_INDEX = """() => Array.from(document.querySelectorAll(".jp-Notebook .jp-Cell"))
     .findIndex(cell => cell.classList.contains("jp-mod-active"))"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as browser:
-        yield browser
 
 
 # ---------------------------------------------------------------- in Chromium
