@@ -3,8 +3,8 @@
 #   make book    build the HTML book (sets up .venv first); prints where it is
 #   make test    the whole suite: optlib tests, every notebook (nbval),
 #                the -n -W book build, and the browser tests; then each stage's time
-#   make test-blas OPENBLAS_CORETYPE=Prescott
-#                optlib tests and notebooks again under another BLAS kernel (CI does)
+#   make test-blas OPENBLAS_CORETYPE=Prescott [NOTEBOOKS=1]
+#                optlib tests (and notebooks) again under another BLAS kernel (CI: the tests)
 #   make lab     open JupyterLab on book/ (student/ beside it), MyST and widgets working
 #   make student write student versions of the chapters into student/; never
 #                overwrites a student's answers (FORCE=1 does)
@@ -34,7 +34,8 @@ NB_CACHE := $(BUILD)/.jupyter_cache
 TIMES := $(BUILD)/test-times.txt
 
 # $(call timed,STAGE,COMMAND): run COMMAND and append to $(TIMES) its wall-clock time and
-# the CPU time of the processes it waited for (pytest, its workers, kernels, the browser).
+# the CPU time of the processes it waited for (pytest, its workers, the kernels; not
+# Chromium's renderers, which its own processes reap).
 SHELL := bash
 timed = echo '$(2)'; mkdir -p $(BUILD); \
 	TIMEFORMAT='$(1)	%1R s wall	%1U s user + %1S s sys'; { time $(2) 2>&3; } 3>&2 2>>$(TIMES)
@@ -49,7 +50,7 @@ JB_FLAGS := -n -W --keep-going
 help:
 	@echo "make book   build the HTML book into $(HTML)/"
 	@echo "make test   run optlib's tests, every notebook, the -n -W build and the browser tests"
-	@echo "make test-blas OPENBLAS_CORETYPE=Prescott  optlib's tests and the notebooks under another BLAS kernel"
+	@echo "make test-blas OPENBLAS_CORETYPE=Prescott [NOTEBOOKS=1]  optlib's tests (and the notebooks) under another BLAS kernel"
 	@echo "make lab    open JupyterLab on book/ (student/ beside it), MyST rendered"
 	@echo "make student  write student versions of every chapter into student/ (FORCE=1 overwrites)"
 	@echo "make bench  run the benchmarks"
@@ -58,10 +59,12 @@ help:
 venv: $(STAMP)
 
 # Re-install whenever the pinned requirements or the package metadata change.
+# --no-compile: Python compiles a module's bytecode when it is first imported, so only
+# what is used gets compiled (a fresh venv in 50 s instead of 100 s).
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --no-compile -r requirements.txt
+	$(PY) -m pip install --quiet --no-compile -e .
 	touch $@
 
 # OPTLIB_STATIC=1: live explorers show a snapshot and a note instead of
@@ -102,17 +105,19 @@ test-book: venv
 	@$(call timed,book build + browser,MPLBACKEND=Agg $(PY) -m pytest tests -m book \
 		-n $(JOBS) --dist loadgroup)
 
-# The optlib tests and every notebook once more under the BLAS kernel that
-# OPENBLAS_CORETYPE names (Prescott, Nehalem, Sandybridge, Haswell, SkylakeX, Zen):
-# OpenBLAS picks kernels by CPU, and each rounds in its own way. The notebooks run with
-# live explorers and are not cached.
+# The optlib tests once more under the BLAS kernel that OPENBLAS_CORETYPE names
+# (Prescott, Nehalem, Sandybridge, Haswell, SkylakeX, Zen): OpenBLAS picks kernels by
+# CPU, and each rounds in its own way. NOTEBOOKS=1 runs every notebook as well, with live
+# explorers and not cached; CI leaves the notebooks out, which would take it past fifteen
+# minutes.
 test-blas: venv
-	@test -n "$(OPENBLAS_CORETYPE)" || { echo "usage: make test-blas OPENBLAS_CORETYPE=Prescott"; exit 2; }
+	@test -n "$(OPENBLAS_CORETYPE)" || { echo "usage: make test-blas OPENBLAS_CORETYPE=Prescott [NOTEBOOKS=1]"; exit 2; }
 	@OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE) $(PY) -c "import numpy, scipy.linalg; from threadpoolctl import threadpool_info; \
 		print('BLAS kernels:', sorted({i['architecture'] for i in threadpool_info()}))"
 	OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE) MPLBACKEND=Agg $(PY) -m pytest tests -m "not book" \
 		-n $(JOBS) -p no:cacheprovider
-	OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE) env -u MPLBACKEND -u OPTLIB_STATIC $(NBVAL) book
+	$(if $(NOTEBOOKS),OPENBLAS_CORETYPE=$(OPENBLAS_CORETYPE) env -u MPLBACKEND -u OPTLIB_STATIC \
+		$(NBVAL) book)
 
 # JupyterLab over the repository root, so that book/ and student/ are both in reach (it
 # opens on book/), with the MyST renderer (jupyterlab-myst, in requirements.txt).
