@@ -1,7 +1,8 @@
 """The built book as the tests see it: building it, serving it, and a browser over it.
 
-Shared by test_book.py (the ``-n -W`` build) and test_browser.py (Chromium over
-every page), so that one pytest session builds the book once.
+Shared by conftest.py (the session's one build of the book, and the one visit
+of every page in page_visit.py), the tests that read them, and the tests that
+build small books of their own.
 """
 
 import contextlib
