@@ -59,8 +59,8 @@ help:
 venv: $(STAMP)
 
 # Re-install whenever the pinned requirements or the package metadata change. pip
-# byte-compiles every package as it installs: where PYTHONDONTWRITEBYTECODE is set, as
-# on CI, nothing else would, and each process would compile what it imports again.
+# byte-compiles every package as it installs: where PYTHONDONTWRITEBYTECODE is set,
+# nothing else would, and each process would compile again what it imports.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
