@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
 
 import optlib as ol  # noqa: E402
 from optlib import plotting, widgets  # noqa: E402
@@ -664,6 +665,44 @@ def test_scrub2_orders_frames_as_the_sliders_index_them():
     assert len(re.findall(r'<input type="range"', html)) == 2
     assert 'max="2"' in html and 'max="1"' in html
     assert "k = k * data.texts[i].length + j" in html
+
+
+class CountingLayout(ConstrainedLayoutEngine):
+    """Constrained layout that counts how often it lays a figure out."""
+
+    runs = 0
+
+    def execute(self, fig):
+        self.runs += 1
+        return super().execute(fig)
+
+
+def test_a_figure_drawn_again_keeps_its_first_frames_layout():
+    """One layout for a figure that every frame redraws (its axes stay put while the title
+    changes), its engine back afterwards; a new figure per frame is laid out each time."""
+    engine = CountingLayout()
+    fig = Figure(figsize=(3, 2), layout=engine)
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+
+    def redraw(value):
+        line.set_ydata([0, value])
+        ax.set_title("slope " + "9" * value)
+        return fig
+
+    figure = widgets.scrub(redraw, [1, 2, 3])
+    assert engine.runs == 1 and fig.get_layout_engine() is engine
+    assert len(set(figure.frames)) == 3
+    engines = []
+
+    def new_figure(value):
+        engines.append(CountingLayout())
+        fig = Figure(figsize=(3, 2), layout=engines[-1])
+        fig.subplots().plot([0, 1], [0, value])
+        return fig
+
+    widgets.scrub(new_figure, [1, 2])
+    assert [engine.runs for engine in engines] == [1, 1]
 
 
 def test_scrub_closes_pyplot_figures_and_checks_its_input():

@@ -4,6 +4,7 @@ self-contained HTML that moves in the built book with no Python running."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import io
@@ -34,6 +35,35 @@ def frame_png(figure, dpi, colors):
     out = io.BytesIO()
     image.save(out, format="png")
     return out.getvalue()
+
+
+def _frames(render, arguments, dpi, colors):
+    """``frame_png`` of ``render(*args)`` for each tuple of ``arguments``.
+
+    A figure that ``render`` returns again for the next frame keeps the layout its first
+    frame was given: its layout engine (constrained layout) runs once, not once per frame,
+    so the axes stay where they are while the slider moves, and a frame costs one draw
+    instead of two.
+    """
+    frames, previous = [], None
+    for args in arguments:
+        figure = render(*args)
+        again = previous is not None and figure is previous
+        with _layout_kept(figure) if again else contextlib.nullcontext():
+            frames.append(frame_png(figure, dpi, colors))
+        previous = figure
+    return frames
+
+
+@contextlib.contextmanager
+def _layout_kept(figure):
+    """Draw ``figure`` with its artists where its last layout put them."""
+    engine = figure.get_layout_engine()
+    figure.set_layout_engine("none")
+    try:
+        yield
+    finally:
+        figure.set_layout_engine(engine)
 
 
 def _texts(values, fmt):
@@ -213,7 +243,8 @@ def scrub(render, values, label="value", fmt=None, dpi=80, colors=64, interval=2
     what it shows and what to notice as the slider moves.
 
     ``render(value)`` returns a matplotlib Figure for that value (a new one,
-    or the same one with its artists updated); each is saved as a PNG of
+    or the same one with its artists updated, which keeps the layout of its
+    first frame); each is saved as a PNG of
     ``colors`` palette colours at ``dpi`` and closed. ``fmt`` formats the value
     beside the slider (default 3 significant digits). Returns a ``Scrub``,
     which displays as self-contained HTML in Jupyter and in the built book.
@@ -223,7 +254,7 @@ def scrub(render, values, label="value", fmt=None, dpi=80, colors=64, interval=2
     """
     values = list(values)
     texts = _texts(values, fmt)
-    frames = [frame_png(render(value), dpi, colors) for value in values]
+    frames = _frames(render, [(value,) for value in values], dpi, colors)
     return Scrub(frames, [(label, texts)], interval, alt)
 
 
@@ -238,5 +269,5 @@ def scrub2(render, values1, values2, labels=("p1", "p2"), fmt=None, dpi=80, colo
         raise ValueError(f"labels must be two names, got {labels!r}")
     values1, values2 = list(values1), list(values2)
     texts1, texts2 = _texts(values1, fmt), _texts(values2, fmt)
-    frames = [frame_png(render(a, b), dpi, colors) for a in values1 for b in values2]
+    frames = _frames(render, itertools.product(values1, values2), dpi, colors)
     return Scrub(frames, [(labels[0], texts1), (labels[1], texts2)], interval, alt)
