@@ -52,17 +52,21 @@ def offline_page(browser, allowed_host=None):
     return context.new_page()
 
 
-def axe_violations(page, options):
-    """axe-core's violations on the open page: rule, impact, help, and the nodes, each as
-    its CSS selector and what axe found there (colours and ratio, missing roles, ...)."""
+def axe_violations(page, options, context=None):
+    """axe-core's violations on the open page (or in ``context``, axe's include/exclude
+    selectors): rule, impact, help, and the nodes, each as its CSS selector and what axe
+    found there (colours and ratio, missing roles, ...)."""
     from axe_playwright_python.sync_playwright import Axe
 
-    response = Axe().run(page, options=options).response
+    return _described(Axe().run(page, context=context, options=options).response["violations"])
+
+
+def _described(results):
     return [
         {"rule": v["id"], "impact": v["impact"], "help": v["help"],
          "nodes": [" ".join(map(str, node["target"])) + ": " + _finding(node)
                    for node in v["nodes"]]}
-        for v in response["violations"]
+        for v in results
     ]
 
 
@@ -123,13 +127,102 @@ def audit_page(browser, url):
 
 
 def audit_open_page(page):
-    """The audit of a loaded page: axe-core's WCAG violations, every image's alt text and
-    every kernel-free figure's name."""
+    """The audit of a loaded page: axe-core's WCAG violations and the code it could not
+    settle (``wcag_audit``), every image's alt text and every kernel-free figure's name."""
+    violations, unsettled_code = wcag_audit(page)
     return {
-        "violations": axe_violations(page, AXE_WCAG),
+        "violations": violations,
+        "unsettled_code": unsettled_code,
         "images": page.evaluate(IMAGES),
         "figures": page.evaluate(FIGURE_NAMES),
     }
+
+
+# The code blocks' text. A chapter page holds ten thousand token spans in a few dozen
+# appearances, and axe-core's colour-contrast rule, which checks each span on its own, took
+# two thirds of the audit. The contrast of a text is decided by its colour, its size and
+# weight (large text needs 3:1, other text 4.5:1), its shadow, and what is painted behind
+# it: the backgrounds, opacities, filters and pseudo-elements of it and its ancestors; axe
+# also sets aside a failing text of one character, and text of emoji alone. Of
+# the texts in code blocks that are plainly shown (visible, and inside every box that
+# clips them), the first of each appearance is kept for the rule and the others are marked
+# as its twins, which the rule then skips. Every other rule sees every element.
+MARK_CODE_TWINS = r"""() => {
+    const painted = el => {
+        const s = getComputedStyle(el);
+        const pseudo = ["::before", "::after"].map(p => getComputedStyle(el, p).content);
+        return [s.backgroundColor, s.backgroundImage, s.opacity, s.filter, s.mixBlendMode,
+                s.clipPath, ...pseudo].join(",");
+    };
+    const behind = new Map();
+    const backdrop = el => {
+        if (!el) return "";
+        if (!behind.has(el)) behind.set(el, painted(el) + " > " + backdrop(el.parentElement));
+        return behind.get(el);
+    };
+    const clips = el => getComputedStyle(el).overflow !== "visible";
+    const inside = (inner, outer) => inner.left >= outer.left && inner.right <= outer.right
+        && inner.top >= outer.top && inner.bottom <= outer.bottom;
+    const plainlyShown = el => {
+        if (!el.checkVisibility({opacityProperty: true, visibilityProperty: true})) return false;
+        const box = el.getBoundingClientRect();
+        if (!box.width || !box.height) return false;
+        for (let up = el.parentElement; up; up = up.parentElement) {
+            if (clips(up) && !inside(box, up.getBoundingClientRect())) return false;
+        }
+        return true;
+    };
+    // axe leaves a failing one-character text unsettled, and text of emoji alone unjudged
+    const ownText = el => Array.from(el.childNodes)
+        .filter(node => node.nodeType === Node.TEXT_NODE)
+        .map(node => node.textContent).join("").replace(/\s+/g, " ").trim();
+    const textKind = text => /[\u{10000}-\u{10FFFF}]/u.test(text) ? "wide: " + text
+        : text.length === 1 ? "one character" : "longer";
+    const kept = new Set();
+    let twins = 0;
+    for (const el of document.querySelectorAll("div.highlight *")) {
+        const text = ownText(el);
+        if (!text || !plainlyShown(el)) continue;
+        const s = getComputedStyle(el);
+        const key = [textKind(text), s.color, s.fontSize, s.fontWeight, s.textShadow,
+                     s.webkitTextStroke, painted(el), backdrop(el.parentElement)].join(" | ");
+        if (kept.has(key)) {
+            el.setAttribute("data-contrast-twin", "");
+            twins++;
+        } else {
+            kept.add(key);
+        }
+    }
+    return {kept: kept.size, twins};
+}"""
+UNMARK_CODE_TWINS = """() => document.querySelectorAll("[data-contrast-twin]")
+    .forEach(el => el.removeAttribute("data-contrast-twin"))"""
+# axe-core with the colour-contrast rule told to skip the twins; what it found, and the
+# code whose contrast it could not settle (an "incomplete" result: a background it cannot
+# tell), which would leave that text's twins unchecked.
+RUN_AXE = """async options => {
+    axe.configure({rules: [{id: "color-contrast", selector: "*:not([data-contrast-twin])"}]});
+    const results = await axe.run(document, options);
+    const unsettled = results.incomplete.filter(r => r.id === "color-contrast")
+        .flatMap(r => r.nodes.map(node => node.target[node.target.length - 1]))
+        .filter(target => document.querySelector(target)?.closest("div.highlight"));
+    return {violations: results.violations, unsettled};
+}"""
+
+
+def wcag_audit(page):
+    """axe-core's WCAG violations on the open page, the colour contrast of its code checked
+    once per appearance (MARK_CODE_TWINS); and the code texts whose contrast axe could not
+    settle."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.evaluate(Axe().axe_script)
+    page.evaluate(MARK_CODE_TWINS)
+    try:
+        found = page.evaluate(RUN_AXE, {**AXE_WCAG, "resultTypes": ["violations", "incomplete"]})
+    finally:
+        page.evaluate(UNMARK_CODE_TWINS)
+    return _described(found["violations"]), found["unsettled"]
 
 
 def bad_alt(alt):

@@ -244,7 +244,7 @@ def visit(browser, base_url, page_name, html):
             auditing.set()
             record.audit = audit_open_page(page)
             auditing.clear()
-        page.screenshot(path=screenshot_path(page_name), full_page=True)
+        page.screenshot(path=screenshot_path(page_name), full_page=True, type="jpeg", quality=80)
         record.scrubs = [check_scrub(page, i) for i in range(page.locator(SCRUB_SELECTOR).count())]
         record.wide_code = page.evaluate(WIDE_CODE)
         record.longest_line_fits = page.evaluate(LINE_FITS, MAX_CODE_LINE)

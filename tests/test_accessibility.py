@@ -4,7 +4,8 @@ built page clean under axe-core with every image described.
 The colour and extension tests run with the library's tests. The others open
 Chromium (marker ``book``): every page of the built book is audited by axe-core
 (WCAG 2.0 and 2.1, levels A and AA) and written to _build/accessibility/axe.json,
-every violation included; the test fails on the serious and critical ones. The
+every violation included (in code, the colour contrast once per appearance); the test
+fails on the serious and critical ones. The
 kernel-free figures' own checks are in test_kernel_free_figures.py.
 """
 
@@ -17,11 +18,15 @@ import nbformat
 import numpy as np
 import pytest
 from accessibility_audit import (
+    AXE_WCAG,
     audit_site,
+    axe_violations,
     failing,
+    offline_page,
     summary,
     undescribed_images,
     unnamed_figures,
+    wcag_audit,
 )
 from book_site import BUILD, EXTENSIONS, build, pages_with
 from colorspacious import cspace_convert, deltaE
@@ -211,6 +216,14 @@ def test_every_page_passes_axe_core(audits):
 
 
 @pytest.mark.book
+def test_axe_settles_the_contrast_of_every_kind_of_code_text(audits):
+    """The colour contrast of code is checked on one text of each appearance (see
+    accessibility_audit.MARK_CODE_TWINS); one that axe leaves unsettled would leave its
+    twins unchecked. A failing text of one character is left unsettled too."""
+    assert pages_with(audits, lambda record: record["unsettled_code"]) == {}
+
+
+@pytest.mark.book
 def test_every_image_is_described(audits):
     assert pages_with(audits, undescribed_images) == {}
 
@@ -223,6 +236,38 @@ def test_every_kernel_free_figure_is_described(audits):
 
 
 # ---------------------------------------------------------------- the checks, on a small book
+
+#: A code block whose faint tokens fail the contrast of normal text (about 1.9:1 on #f8f8f8),
+#: in one appearance and three texts: "x" (one character), "= 1" and "faint text".
+CODE_PAGE = """<!DOCTYPE html><html lang="en"><head><title>Code</title><style>
+  .highlight { background: #f8f8f8; } .k { color: #007020; } .n { color: #333333; }
+  .faint { color: #bbbbbb; }
+</style></head><body><main><h1>Code</h1>
+<div class="highlight"><pre><span class="k">import</span> <span class="n">numpy</span>
+<span class="k">import</span> <span class="n">scipy</span> <span class="faint">x</span> <span
+class="faint">= 1</span> <span class="faint">faint text</span></pre></div>
+<p>Text outside the code.</p></main></body></html>"""
+
+
+@pytest.mark.book
+def test_code_contrast_once_per_appearance_finds_what_every_span_finds(browser):
+    """axe on every span finds the faint appearance failing in two texts (the one-character
+    one unsettled); the audit finds it once, names the unsettled one, and leaves the page's
+    elements as they were."""
+    page = offline_page(browser)
+    page.set_content(CODE_PAGE)
+    every_span = axe_violations(page, AXE_WCAG)
+    assert [(v["rule"], len(v["nodes"])) for v in every_span] == [("color-contrast", 2)]
+    violations, unsettled = wcag_audit(page)
+    ((rule, nodes),) = [(v["rule"], v["nodes"]) for v in violations]
+    assert rule == "color-contrast" and len(nodes) == 1 and "#bbbbbb" in nodes[0]
+    assert len(unsettled) == 1 and ".faint" in unsettled[0]
+    assert page.evaluate("document.querySelectorAll('[data-contrast-twin]').length") == 0
+    page.evaluate("document.querySelectorAll('.faint').forEach(e => e.remove())")
+    assert wcag_audit(page) == ([], [])
+    page.context.close()
+
+
 
 FIGURE_CELL = """import matplotlib.pyplot as plt
 plt.plot([0, 1], [1, 0])
