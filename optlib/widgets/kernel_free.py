@@ -26,8 +26,8 @@ def frame_png(figure, dpi, colors):
     quarter the bytes of full colour for line art)."""
     if not hasattr(figure, "savefig"):
         raise TypeError(f"render must return a matplotlib Figure, got {type(figure).__name__}")
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=dpi)
+    out = io.BytesIO()  # uncompressed: it is read back at once, and compressed below
+    figure.savefig(out, format="png", dpi=dpi, pil_kwargs={"compress_level": 0})
     plt.close(figure)
     image = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
     if colors:
