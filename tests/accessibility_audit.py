@@ -52,13 +52,12 @@ def offline_page(browser, allowed_host=None):
     return context.new_page()
 
 
-def axe_violations(page, options, context=None):
-    """axe-core's violations on the open page (or in ``context``, axe's include/exclude
-    selectors): rule, impact, help, and the nodes, each as its CSS selector and what axe
-    found there (colours and ratio, missing roles, ...)."""
+def axe_violations(page, options):
+    """axe-core's violations on the open page: rule, impact, help, and the nodes, each as
+    its CSS selector and what axe found there (colours and ratio, missing roles, ...)."""
     from axe_playwright_python.sync_playwright import Axe
 
-    return _described(Axe().run(page, context=context, options=options).response["violations"])
+    return _described(Axe().run(page, options=options).response["violations"])
 
 
 def _described(results):
@@ -139,12 +138,12 @@ def audit_open_page(page):
 
 
 # The code blocks' text. A chapter page holds ten thousand token spans in a few dozen
-# appearances, and axe-core's colour-contrast rule, which checks each span on its own, took
-# two thirds of the audit. The contrast of a text is decided by its colour, its size and
-# weight (large text needs 3:1, other text 4.5:1), its shadow, and what is painted behind
-# it: the backgrounds, opacities, filters and pseudo-elements of it and its ancestors; axe
-# also sets aside a failing text of one character, and text of emoji alone. Of
-# the texts in code blocks that are plainly shown (visible, and inside every box that
+# appearances; axe-core's colour-contrast rule, checking each span on its own, would spend
+# two thirds of the audit on them. The contrast of a text is decided by its colour, its
+# size and weight (large text needs 3:1, other text 4.5:1), its shadow, and what is painted
+# behind it: the backgrounds, opacities, filters and pseudo-elements of it and its
+# ancestors; axe also sets aside a failing text of one character, and text of emoji alone.
+# Of the texts in code blocks that are plainly shown (visible, and inside every box that
 # clips them), the first of each appearance is kept for the rule and the others are marked
 # as its twins, which the rule then skips. Every other rule sees every element.
 MARK_CODE_TWINS = r"""() => {

@@ -4,8 +4,8 @@
 
 Each rank is a fresh Python process with the repository first on PYTHONPATH,
 forked from a server process that has imported torch and the training recipes
-once (the forkserver start method): under spawn every rank imported them itself,
-about three seconds of CPU a rank. The ranks meet through a file store in
+once (the forkserver start method), not spawned as an interpreter that would import
+them again: about three seconds of CPU a rank. The ranks meet through a file store in
 ``directory`` (``init_method="file://..."``), so no two runs can collide, and
 gloo connects them over the loopback interface. ``worker(rank, world_size,
 *args)`` runs inside the process group and returns something ``torch.save``
