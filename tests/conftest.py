@@ -8,6 +8,7 @@ student versions run beside it on the other worker.
 """
 
 import os
+import shutil
 
 import pytest
 from accessibility_audit import chromium_browser
@@ -70,6 +71,8 @@ def browser():
 
 @pytest.fixture(scope="session")
 def visits(built_book):
-    """Every built page, visited once: {page: page_visit.Visit}."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """Every built page, visited once: {page: page_visit.Visit}. The screenshots of an
+    earlier run are removed first, so that the folder shows this build's pages only."""
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
     return visit_site(HTML)
