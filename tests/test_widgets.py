@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine, PlaceHolderLayoutEngine  # noqa: E402
 
 import optlib as ol  # noqa: E402
 from optlib import plotting, widgets  # noqa: E402
@@ -677,11 +677,25 @@ class CountingLayout(ConstrainedLayoutEngine):
         return super().execute(fig)
 
 
+def counting_draws(fig):
+    """``fig`` with a count of its draws in ``fig.draws``."""
+    fig.draws, draw = 0, fig.draw
+
+    def counted(renderer):
+        fig.draws += 1
+        return draw(renderer)
+
+    fig.draw = counted
+    return fig
+
+
 def test_a_figure_drawn_again_keeps_its_first_frames_layout():
     """One layout for a figure that every frame redraws (its axes stay put while the title
-    changes), its engine back afterwards; a new figure per frame is laid out each time."""
+    changes), its engine back afterwards; a new figure per frame is laid out each time.
+    Only a frame that lays its figure out draws it twice (savefig's first draw is where
+    the engine runs); the others draw it once."""
     engine = CountingLayout()
-    fig = Figure(figsize=(3, 2), layout=engine)
+    fig = counting_draws(Figure(figsize=(3, 2), layout=engine))
     ax = fig.subplots()
     (line,) = ax.plot([0, 1], [0, 1])
 
@@ -693,6 +707,7 @@ def test_a_figure_drawn_again_keeps_its_first_frames_layout():
     figure = widgets.scrub(redraw, [1, 2, 3])
     assert engine.runs == 1 and fig.get_layout_engine() is engine
     assert len(set(figure.frames)) == 3
+    assert fig.draws == 2 + 1 + 1
     engines = []
 
     def new_figure(value):
@@ -703,6 +718,14 @@ def test_a_figure_drawn_again_keeps_its_first_frames_layout():
 
     widgets.scrub(new_figure, [1, 2])
     assert [engine.runs for engine in engines] == [1, 1]
+    settled = counting_draws(Figure(figsize=(3, 2), layout="constrained"))
+    settled.subplots().plot([0, 1])
+    settled.draw_without_rendering()   # laid out, then its layout stopped, as an explorer's
+    settled.set_layout_engine("none")
+    settled.draws = 0
+    widgets.scrub(lambda value: settled, [1, 2])
+    assert settled.draws == 2
+    assert isinstance(settled.get_layout_engine(), PlaceHolderLayoutEngine)
 
 
 def test_scrub_closes_pyplot_figures_and_checks_its_input():

@@ -14,6 +14,7 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from PIL import Image
 
 _ids = itertools.count()
@@ -23,11 +24,15 @@ MAX_BYTES = 2_000_000
 
 def frame_png(figure, dpi, colors):
     """One frame: the figure as a PNG with a palette of ``colors`` colours (a third to a
-    quarter the bytes of full colour for line art)."""
+    quarter the bytes of full colour for line art). A figure whose layout is settled (its
+    engine the "none" placeholder, as a live explorer's is after its first draw) is drawn
+    once, where its artists stand."""
     if not hasattr(figure, "savefig"):
         raise TypeError(f"render must return a matplotlib Figure, got {type(figure).__name__}")
     out = io.BytesIO()  # uncompressed: it is read back at once, and compressed below
-    figure.savefig(out, format="png", dpi=dpi, pil_kwargs={"compress_level": 0})
+    settled = isinstance(figure.get_layout_engine(), PlaceHolderLayoutEngine)
+    with _layout_kept(figure) if settled else contextlib.nullcontext():
+        figure.savefig(out, format="png", dpi=dpi, pil_kwargs={"compress_level": 0})
     plt.close(figure)
     image = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
     if colors:
@@ -42,8 +47,7 @@ def _frames(render, arguments, dpi, colors):
 
     A figure that ``render`` returns again for the next frame keeps the layout its first
     frame was given: its layout engine (constrained layout) runs once, not once per frame,
-    so the axes stay where they are while the slider moves, and a frame costs one draw
-    instead of two.
+    so the axes stay where they are while the slider moves.
     """
     frames, previous = [], None
     for args in arguments:
@@ -57,9 +61,11 @@ def _frames(render, arguments, dpi, colors):
 
 @contextlib.contextmanager
 def _layout_kept(figure):
-    """Draw ``figure`` with its artists where its last layout put them."""
+    """Draw ``figure`` with its artists where its last layout put them. With no engine at
+    all, savefig draws the figure once; with one, even the "none" placeholder, it draws
+    it twice, the first time only to let the engine lay it out."""
     engine = figure.get_layout_engine()
-    figure.set_layout_engine("none")
+    figure.set_layout_engine(None)
     try:
         yield
     finally:
