@@ -58,13 +58,16 @@ help:
 
 venv: $(STAMP)
 
-# Re-install whenever the pinned requirements or the package metadata change. pip
-# byte-compiles every package as it installs: where PYTHONDONTWRITEBYTECODE is set,
-# nothing else would, and each process would compile again what it imports.
+# Re-install whenever the pinned requirements or the package metadata change. Every
+# package is byte-compiled once here: where PYTHONDONTWRITEBYTECODE is set, nothing else
+# would, and each process would compile again what it imports. compileall does it on
+# every core, pip one file at a time (measured: 25 s instead of 38 s on two cores). A
+# file written for a newer Python (torch ships one) stays source, as pip leaves it.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --no-compile -r requirements.txt
+	$(PY) -m pip install --quiet --no-compile -e .
+	$(PY) -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
 	touch $@
 
 # OPTLIB_STATIC=1: live explorers show a snapshot and a note instead of
